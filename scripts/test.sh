@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs every test.
+#   scripts/test.sh                 everything (what CI runs)
+#   scripts/test.sh -R REGEX        only ctest tests whose name matches
+# Environment: HAES_BUILD_DIR (default build), HAES_JOBS (default nproc),
+#              HAES_FUZZ_SECONDS (default 60; 0 skips the fuzz run, and says so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$(pwd)
+
+scripts/setup.sh
+scripts/build.sh
+
+build=${HAES_BUILD_DIR:-build}
+jobs=${HAES_JOBS:-$(nproc)}
+fuzz_seconds=${HAES_FUZZ_SECONDS:-60}
+
+status=0
+if [ -f tests/fuzz/run.sh ] && [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzz: frame decoder for ${fuzz_seconds}s"
+  tests/fuzz/run.sh "$fuzz_seconds" || status=1
+elif [ -f tests/fuzz/run.sh ]; then
+  echo "== fuzz: NOT RUN (HAES_FUZZ_SECONDS=0)"
+fi
+
+echo "== ctest"
+cd "$build"
+ctest --output-on-failure --timeout 600 -j "$jobs" "$@" || status=1
+exit $status
