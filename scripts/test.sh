@@ -26,4 +26,11 @@ fi
 echo "== ctest"
 cd "$build"
 ctest --output-on-failure --timeout 600 -j "$jobs" "$@" || status=1
+
+# A skip must never hide in a green run: list every skipped test and its reason.
+skipped=$(grep -hE '^SKIPPED|\[  SKIPPED \]' Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true)
+if [ -n "$skipped" ]; then
+  echo "== skipped tests (with their reasons):"
+  echo "$skipped"
+fi
 exit $status
