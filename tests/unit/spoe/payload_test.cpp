@@ -1,0 +1,229 @@
+#include "spoe/payload.hpp"
+
+#include <gtest/gtest.h>
+
+#include "golden_frames.hpp"
+#include "hex.hpp"
+#include "spoe/builder.hpp"
+
+namespace spoe {
+namespace {
+
+FrameView frame_of(const std::vector<uint8_t>& bytes) {
+  DecodeResult r = decode_frame(bytes, kDefaultMaxFrameSize);
+  EXPECT_EQ(r.state, DecodeState::kFrame);
+  return r.frame;
+}
+
+TEST(HaproxyHello, Golden26) {
+  auto bytes = hex(golden::kHaproxyHello);
+  HaproxyHello h;
+  ASSERT_EQ(parse_haproxy_hello(frame_of(bytes).payload, h), Status::kNormal);
+  EXPECT_EQ(h.supported_versions, "2.0");
+  EXPECT_EQ(h.max_frame_size, 16380u);
+  EXPECT_EQ(h.capabilities, "pipelining,async");
+  EXPECT_EQ(h.engine_id, "b3679f4f-a46c-40e1-a79e-05b058e58b1f");
+  EXPECT_FALSE(h.healthcheck);
+  Negotiated n;
+  ASSERT_EQ(negotiate(h, 16380, n), Status::kNormal);
+  EXPECT_TRUE(n.pipelining);
+  EXPECT_EQ(n.max_frame_size, 16380u);
+}
+
+// Pitfall 5: the health-check HELLO has empty capabilities and no engine-id.
+TEST(HaproxyHello, Pitfall5_HealthcheckHello26And31) {
+  for (const char* g : {golden::kHealthcheckHello, golden::kHealthcheckHello31}) {
+    auto bytes = hex(g);
+    HaproxyHello h;
+    ASSERT_EQ(parse_haproxy_hello(frame_of(bytes).payload, h), Status::kNormal);
+    EXPECT_TRUE(h.healthcheck);
+    EXPECT_TRUE(h.has_capabilities);
+    EXPECT_EQ(h.capabilities, "");
+    EXPECT_EQ(h.engine_id, "");
+    Negotiated n;
+    ASSERT_EQ(negotiate(h, 16380, n), Status::kNormal);
+    EXPECT_TRUE(n.healthcheck);
+    EXPECT_FALSE(n.pipelining);
+  }
+}
+
+HaproxyHello hello(std::string_view versions, uint64_t max, std::string_view caps) {
+  HaproxyHello h;
+  h.has_versions = true;
+  h.supported_versions = versions;
+  h.has_max_frame_size = true;
+  h.max_frame_size = max;
+  h.has_capabilities = true;
+  h.capabilities = caps;
+  return h;
+}
+
+// Pitfall 6: version lists with spaces; no 2.x; missing or out-of-range sizes.
+TEST(Negotiate, Pitfall6_VersionsAndSizes) {
+  Negotiated n;
+  EXPECT_EQ(negotiate(hello("2.0, 1.5", 16380, ""), 16380, n), Status::kNormal);
+  EXPECT_EQ(negotiate(hello(" 1.0 , 2.1 ", 16380, ""), 16380, n), Status::kNormal);
+  EXPECT_EQ(negotiate(hello("1.0", 16380, ""), 16380, n), Status::kBadVersion);
+  EXPECT_EQ(negotiate(hello("3.0,1.0", 16380, ""), 16380, n), Status::kBadVersion);
+  EXPECT_EQ(negotiate(hello("2", 16380, ""), 16380, n), Status::kBadVersion);
+  EXPECT_EQ(negotiate(hello("", 16380, ""), 16380, n), Status::kBadVersion);
+  HaproxyHello no_version = hello("2.0", 16380, "");
+  no_version.has_versions = false;
+  EXPECT_EQ(negotiate(no_version, 16380, n), Status::kNoVersion);
+  HaproxyHello no_size = hello("2.0", 16380, "");
+  no_size.has_max_frame_size = false;
+  EXPECT_EQ(negotiate(no_size, 16380, n), Status::kNoFrameSize);
+  EXPECT_EQ(negotiate(hello("2.0", 255, ""), 16380, n), Status::kBadFrameSize);
+  HaproxyHello no_caps = hello("2.0", 16380, "");
+  no_caps.has_capabilities = false;
+  EXPECT_EQ(negotiate(no_caps, 16380, n), Status::kNoCapabilities);
+}
+
+TEST(Negotiate, MaxFrameSizeIsTheMinimumOfBoth) {
+  Negotiated n;
+  ASSERT_EQ(negotiate(hello("2.0", 65532, "pipelining"), 16380, n), Status::kNormal);
+  EXPECT_EQ(n.max_frame_size, 16380u);
+  ASSERT_EQ(negotiate(hello("2.0", 1024, "pipelining"), 16380, n), Status::kNormal);
+  EXPECT_EQ(n.max_frame_size, 1024u);
+  ASSERT_EQ(negotiate(hello("2.0", 16380, " async , pipelining "), 16380, n), Status::kNormal);
+  EXPECT_TRUE(n.pipelining);
+}
+
+TEST(Notify, GoldenMessageWithEveryArgumentType) {
+  auto bytes = hex(golden::kNotify);
+  MessageReader messages(frame_of(bytes).payload);
+  Message m;
+  ASSERT_TRUE(messages.next(m));
+  EXPECT_EQ(m.name, "haes-route");
+  EXPECT_EQ(m.arg_count, 11);
+  ArgReader args = m.args();
+  Arg a;
+  auto next = [&]() {
+    EXPECT_TRUE(args.next(a));
+    return a;
+  };
+  EXPECT_EQ(next().name, "cluster");
+  EXPECT_EQ(a.value, Value::string("dc1"));
+  EXPECT_EQ(next().name, "node");
+  EXPECT_EQ(a.value, Value::string("es1"));
+  EXPECT_EQ(next().name, "n");
+  EXPECT_EQ(a.value.type, DataType::kInt64);
+  EXPECT_EQ(a.value.as_int64(), -1);  // pitfall 10: negative INT64
+  EXPECT_EQ(next().value, Value::int64(300));
+  EXPECT_EQ(next().value, Value::boolean_value(true));
+  EXPECT_EQ(next().value, Value::boolean_value(false));  // 0x01, not NULL
+  const uint8_t v4[4] = {192, 168, 1, 10};
+  EXPECT_EQ(next().value, Value::ipv4(v4));
+  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(next().value, Value::ipv6(v6));
+  EXPECT_EQ(next().value, Value::binary("\xde\xad\xbe\xef"));
+  EXPECT_EQ(next().name, "missing");
+  EXPECT_EQ(a.value.type, DataType::kNull);
+  EXPECT_EQ(next().name, "");  // pitfall 9: unnamed argument
+  EXPECT_EQ(a.value, Value::string("GET"));
+  EXPECT_FALSE(args.next(a));
+  EXPECT_EQ(args.error(), Status::kNormal);
+  EXPECT_FALSE(messages.next(m));
+  EXPECT_EQ(messages.error(), Status::kNormal);
+
+  Value cluster;
+  ASSERT_TRUE(m.find_arg("cluster", cluster));
+  EXPECT_EQ(cluster.bytes, "dc1");
+  EXPECT_FALSE(m.find_arg("absent", cluster));
+}
+
+// Pitfall 9: an empty NOTIFY (HAProxy 3.1 sent those) has no message and no error.
+TEST(Notify, Pitfall9_EmptyNotify) {
+  MessageReader messages(std::span<const uint8_t>{});
+  Message m;
+  EXPECT_FALSE(messages.next(m));
+  EXPECT_EQ(messages.error(), Status::kNormal);
+}
+
+// Pitfall 10: lengths past the payload end, truncated and overlong varints,
+// reserved types: all invalid, none read past the buffer.
+TEST(Notify, Pitfall10_MalformedPayloadsAreInvalid) {
+  const char* bad[] = {
+      "0a 68 61 65 73",                         // message name cut short
+      "01 6d",                                  // no NB-ARGS byte
+      "01 6d 01",                               // announced argument missing
+      "01 6d 01 01 61 08 05 61 62",             // string length 5, 2 bytes left
+      "01 6d 01 01 61 08 ff ff ff ff ff ff ff ff ff ff 00",  // overlong length
+      "01 6d 01 01 61 04 f0",                   // truncated integer varint
+      "01 6d 01 01 61 06 7f 00",                // IPv4 with 2 bytes
+      "01 6d 01 01 61 07 00 00 00 00",          // IPv6 with 4 bytes
+      "01 6d 01 01 61 0a",                      // reserved type 10
+      "01 6d 01 01 61 0f",                      // reserved type 15
+      "01 6d 01 fc 03 61",                      // argument name longer than the payload
+  };
+  for (const char* b : bad) {
+    auto bytes = hex(b);
+    // A copy without spare capacity lets ASan catch any read past the end.
+    std::vector<uint8_t> exact(bytes.begin(), bytes.end());
+    exact.shrink_to_fit();
+    MessageReader messages(exact);
+    Message m;
+    while (messages.next(m)) {
+    }
+    EXPECT_EQ(messages.error(), Status::kInvalid) << b;
+  }
+}
+
+TEST(Actions, ReadsWhatTheBuilderWrites) {
+  Bytes out;
+  FrameBuilder b(out, FrameType::kAck, 7, 9);
+  for (uint8_t scope = 0; scope <= 4; ++scope) {
+    b.set_var(static_cast<Scope>(scope), "v" + std::to_string(scope), Value::int64(-scope));
+  }
+  b.unset_var(Scope::kTxn, "cluster");
+  ASSERT_GT(b.finish(), 0u);
+  DecodeResult r = decode_frame(out, kDefaultMaxFrameSize);
+  ASSERT_EQ(r.state, DecodeState::kFrame);
+  EXPECT_EQ(r.frame.stream_id, 7u);
+  EXPECT_EQ(r.frame.frame_id, 9u);
+  ActionReader actions(r.frame.payload);
+  Action a;
+  for (uint8_t scope = 0; scope <= 4; ++scope) {
+    ASSERT_TRUE(actions.next(a));
+    EXPECT_EQ(a.type, ActionType::kSetVar);
+    EXPECT_EQ(a.scope, static_cast<Scope>(scope));
+    EXPECT_EQ(a.name, "v" + std::to_string(scope));
+    EXPECT_EQ(a.value.as_int64(), -scope);
+  }
+  ASSERT_TRUE(actions.next(a));
+  EXPECT_EQ(a.type, ActionType::kUnsetVar);
+  EXPECT_EQ(a.name, "cluster");
+  EXPECT_FALSE(actions.next(a));
+  EXPECT_EQ(actions.error(), Status::kNormal);
+}
+
+TEST(Actions, StopsAtTheFirstUnknownActionLikeHaproxy) {
+  ActionReader actions(hex("09 02 02 01 61    01 03 02 01 62 11"));
+  Action a;
+  EXPECT_FALSE(actions.next(a));
+  EXPECT_EQ(actions.error(), Status::kInvalid);
+  ActionReader bad_scope(hex("01 03 07 01 61 11"));
+  EXPECT_FALSE(bad_scope.next(a));
+  EXPECT_EQ(bad_scope.error(), Status::kInvalid);
+}
+
+TEST(Disconnect, Golden26) {
+  auto bytes = hex(golden::kHaproxyDisconnect);
+  Disconnect d;
+  ASSERT_EQ(parse_disconnect(frame_of(bytes).payload, d), Status::kNormal);
+  EXPECT_TRUE(d.has_status);
+  EXPECT_EQ(d.status_code, 2u);
+  EXPECT_EQ(d.message, "a timeout occurred");
+}
+
+TEST(AgentHello, MinimalReplyFromTheRegTests) {
+  auto bytes = hex(golden::kMinimalAgentHello);
+  AgentHello h;
+  ASSERT_EQ(parse_agent_hello(frame_of(bytes).payload, h), Status::kNormal);
+  EXPECT_EQ(h.version, "2.0");
+  EXPECT_EQ(h.max_frame_size, 16380u);
+  EXPECT_TRUE(h.has_capabilities);
+}
+
+}  // namespace
+}  // namespace spoe
