@@ -198,11 +198,13 @@ TEST(Actions, ReadsWhatTheBuilderWrites) {
 }
 
 TEST(Actions, StopsAtTheFirstUnknownActionLikeHaproxy) {
-  ActionReader actions(hex("09 02 02 01 61    01 03 02 01 62 11"));
+  const auto unknown = hex("09 02 02 01 61    01 03 02 01 62 11");
+  ActionReader actions(unknown);
   Action a;
   EXPECT_FALSE(actions.next(a));
   EXPECT_EQ(actions.error(), Status::kInvalid);
-  ActionReader bad_scope(hex("01 03 07 01 61 11"));
+  const auto scope7 = hex("01 03 07 01 61 11");
+  ActionReader bad_scope(scope7);
   EXPECT_FALSE(bad_scope.next(a));
   EXPECT_EQ(bad_scope.error(), Status::kInvalid);
 }

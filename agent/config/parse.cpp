@@ -1,0 +1,350 @@
+// Walks a YAML document against the schema table, then checks the rules
+// that span several keys. Every problem is collected; none stops the walk.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/schema.hpp"
+
+namespace haes {
+namespace config_detail {
+namespace {
+
+class Errors {
+ public:
+  explicit Errors(std::string file) : file_(std::move(file)) {}
+
+  void add(const YAML::Node& at, const std::string& path, const std::string& message) {
+    std::string where = file_;
+    if (at.IsDefined() && at.Mark().line >= 0) {
+      where += ":" + std::to_string(at.Mark().line + 1) + ":" + std::to_string(at.Mark().column + 1);
+    }
+    lines_.push_back(where + ": " + (path.empty() ? "" : path + ": ") + message);
+  }
+  void add(const std::string& path, const std::string& message) { add(YAML::Node(), path, message); }
+
+  bool empty() const { return lines_.empty(); }
+  std::string text() const {
+    std::string out;
+    for (const auto& l : lines_) {
+      out += (out.empty() ? "" : "\n") + l;
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+std::string show(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    return "\"" + n.Scalar() + "\"";
+  }
+  if (n.IsSequence()) {
+    return "a list";
+  }
+  if (n.IsMap()) {
+    return "a map";
+  }
+  return "an empty value";
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::vector<const KeyDef*> children(std::string_view schema_prefix) {
+  std::vector<const KeyDef*> out;
+  for (const auto& k : schema()) {
+    if (parent_of(k.path) == schema_prefix) {
+      out.push_back(&k);
+    }
+  }
+  return out;
+}
+
+std::string join(std::string_view prefix, std::string_view key) {
+  return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+}
+
+class Walker {
+ public:
+  Walker(Config& cfg, Errors& errors) : errors_(errors) { ctx_.cfg = &cfg; }
+
+  // Applies the defaults of every scalar under schema_prefix, descending into
+  // plain sections but not into lists or optional sections.
+  void apply_defaults(std::string_view schema_prefix) {
+    for (const KeyDef* k : children(schema_prefix)) {
+      if (k->type == Type::kSection) {
+        apply_defaults(k->path);
+      } else if (k->set && !k->def.empty()) {
+        std::string expected;
+        if (!k->set(ctx_, YAML::Load(std::string(k->def)), expected)) {
+          errors_.add(std::string(k->path), "internal error: bad default " + std::string(k->def));
+        }
+      }
+    }
+  }
+
+  void walk_map(const YAML::Node& map, std::string_view schema_prefix, const std::string& path) {
+    if (!map.IsMap()) {
+      errors_.add(map, path, show(map) + " is not a map (expected keys: " + allowed(schema_prefix) + ")");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+      seen.insert(key);
+      const std::string spath = join(schema_prefix, key);
+      const std::string cpath = join(path, key);
+      const KeyDef* def = find_key(spath);
+      if (def == nullptr) {
+        unknown_key(kv.first, schema_prefix, path, key);
+        continue;
+      }
+      walk_value(*def, kv.second, cpath);
+    }
+    for (const KeyDef* k : children(schema_prefix)) {
+      if (k->required && seen.count(std::string(leaf_of(k->path))) == 0) {
+        errors_.add(map, join(path, leaf_of(k->path)), "missing (required: " + std::string(k->help) + ")");
+      }
+    }
+  }
+
+ private:
+  void walk_value(const KeyDef& def, const YAML::Node& value, const std::string& cpath) {
+    switch (def.type) {
+      case Type::kSection:
+        walk_map(value, def.path, cpath);
+        return;
+      case Type::kOptionalSection:
+        def.activate(ctx_);
+        apply_defaults(def.path);
+        if (!value.IsNull()) {
+          walk_map(value, def.path, cpath);
+        }
+        return;
+      case Type::kList:
+        walk_list(def, value, cpath);
+        return;
+      default:
+        break;
+    }
+    std::string expected;
+    if (value.IsNull() || !def.set(ctx_, value, expected)) {
+      errors_.add(value, cpath, show(value) + " is not valid (expected " + expected + ")");
+    }
+  }
+
+  void walk_list(const KeyDef& def, const YAML::Node& value, const std::string& cpath) {
+    if (!value.IsSequence() || value.size() == 0) {
+      errors_.add(value, cpath, show(value) + " is not valid (expected a non-empty list)");
+      return;
+    }
+    const std::string item_prefix = std::string(def.path) + "[]";
+    size_t i = 0;
+    for (const auto& item : value) {
+      const std::string ipath = cpath + "[" + std::to_string(i++) + "]";
+      def.add_item(ctx_);
+      apply_defaults(item_prefix);
+      if (item.IsScalar() && def.path == "clusters[].nodes") {
+        // A bare URL is shorthand for {url: URL}.
+        walk_value(*find_key("clusters[].nodes[].url"), item, ipath);
+      } else {
+        walk_map(item, item_prefix, ipath);
+      }
+      if (ctx_.node != nullptr && def.path == "clusters[].nodes" && ctx_.node->name.empty() &&
+          !ctx_.node->url.host.empty()) {
+        ctx_.node->name = ctx_.node->url.host + ":" + std::to_string(ctx_.node->url.port);
+      }
+    }
+  }
+
+  std::string allowed(std::string_view schema_prefix) {
+    std::string out;
+    for (const KeyDef* k : children(schema_prefix)) {
+      out += (out.empty() ? "" : ", ") + std::string(leaf_of(k->path));
+    }
+    return out;
+  }
+
+  void unknown_key(const YAML::Node& at, std::string_view schema_prefix, const std::string& path,
+                   const std::string& key) {
+    std::string message = "unknown key \"" + key + "\"";
+    std::string best;
+    size_t best_distance = 3;
+    for (const KeyDef* k : children(schema_prefix)) {
+      size_t d = edit_distance(key, leaf_of(k->path));
+      if (d < best_distance) {
+        best_distance = d;
+        best = std::string(leaf_of(k->path));
+      }
+    }
+    if (!best.empty()) {
+      message += " (did you mean \"" + best + "\"?)";
+    }
+    message += "; allowed here: " + allowed(schema_prefix);
+    errors_.add(at, join(path, key), message);
+  }
+
+  Ctx ctx_;
+  Errors& errors_;
+};
+
+void check_file(Errors& errors, const std::string& path, const std::string& file) {
+  if (!file.empty() && access(file.c_str(), R_OK) != 0) {
+    errors.add(path, "\"" + file + "\" cannot be read");
+  }
+}
+
+void cross_checks(const Config& c, Errors& errors) {
+  if (c.clusters.size() == 1) {
+    errors.add("clusters", "only one cluster (expected at least two: an active and a passive)");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < c.clusters.size(); ++i) {
+    const ClusterConfig& cl = c.clusters[i];
+    const std::string p = "clusters[" + std::to_string(i) + "]";
+    if (!cl.name.empty() && !names.insert(cl.name).second) {
+      errors.add(p + ".name", "\"" + cl.name + "\" is used by another cluster (names must be unique)");
+    }
+    std::set<std::string> nodes;
+    for (size_t j = 0; j < cl.nodes.size(); ++j) {
+      if (!cl.nodes[j].name.empty() && !nodes.insert(cl.nodes[j].name).second) {
+        errors.add(p + ".nodes[" + std::to_string(j) + "].name",
+                   "\"" + cl.nodes[j].name + "\" is used by another node of " + cl.name +
+                       " (names must be unique in a cluster; set name: explicitly)");
+      }
+    }
+    if (cl.tls.cert_file.empty() != cl.tls.key_file.empty()) {
+      errors.add(p + ".tls", "cert_file and key_file go together (one is missing)");
+    }
+    check_file(errors, p + ".tls.ca_file", cl.tls.ca_file);
+    check_file(errors, p + ".tls.cert_file", cl.tls.cert_file);
+    check_file(errors, p + ".tls.key_file", cl.tls.key_file);
+    const AuthConfig& a = cl.auth;
+    const bool password = !a.password_file.empty() || !a.password_env.empty();
+    if (!a.password_file.empty() && !a.password_env.empty()) {
+      errors.add(p + ".auth", "password_file and password_env are exclusive (keep one)");
+    }
+    if (!a.api_key_file.empty() && !a.api_key_env.empty()) {
+      errors.add(p + ".auth", "api_key_file and api_key_env are exclusive (keep one)");
+    }
+    if (a.basic() && !password) {
+      errors.add(p + ".auth", "username without a password (set password_file or password_env)");
+    }
+    if (password && !a.basic()) {
+      errors.add(p + ".auth", "a password without a username (set username)");
+    }
+    if (a.basic() && a.api_key()) {
+      errors.add(p + ".auth", "Basic auth and an API key are exclusive (keep one)");
+    }
+    check_file(errors, p + ".auth.password_file", a.password_file);
+    check_file(errors, p + ".auth.api_key_file", a.api_key_file);
+  }
+  if (!c.preferred.empty() && c.find_cluster(c.preferred) == nullptr) {
+    std::string known;
+    for (const auto& cl : c.clusters) {
+      known += (known.empty() ? "" : ", ") + cl.name;
+    }
+    errors.add("preferred", "\"" + c.preferred + "\" is not a cluster (clusters: " + known + ")");
+  }
+  if (c.failover.timeout > c.failover.interval) {
+    errors.add("failover.timeout", format_duration(c.failover.timeout) +
+                                       " is longer than failover.interval (" +
+                                       format_duration(c.failover.interval) + ")");
+  }
+  if (!c.health.node.empty()) {
+    size_t slash = c.health.node.find('/');
+    const ClusterConfig* cl = c.find_cluster(c.health.node.substr(0, slash));
+    if (cl == nullptr || cl->find_node(c.health.node.substr(slash + 1)) == nullptr) {
+      errors.add("health.node", "\"" + c.health.node + "\" is not a configured cluster/node");
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> listeners = {{"spoe.listen", c.spoe.listen.to_string()}};
+  if (c.health.listen) {
+    listeners.emplace_back("health.listen", c.health.listen->to_string());
+  }
+  if (c.agent_check.listen) {
+    listeners.emplace_back("agent_check.listen", c.agent_check.listen->to_string());
+  }
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    for (size_t j = i + 1; j < listeners.size(); ++j) {
+      if (listeners[i].second == listeners[j].second) {
+        errors.add(listeners[j].first, listeners[j].second + " is also " + listeners[i].first);
+      }
+    }
+  }
+  if (c.state.store == "etcd") {
+    errors.add("state.store", "\"etcd\" is not available in this version (use local)");
+  }
+  if (c.sync) {
+    const auto& r = c.sync->repository;
+    if (r.type == "fs" && !r.settings.contains("location")) {
+      errors.add("sync.repository.settings", "type fs needs settings.location (a path under path.repo of both clusters)");
+    }
+    if (r.type == "s3" && !r.settings.contains("bucket")) {
+      errors.add("sync.repository.settings", "type s3 needs settings.bucket");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace config_detail
+
+Result<Config> parse_config(std::string_view yaml_text, std::string_view source_name) {
+  using namespace config_detail;
+  Errors errors{std::string(source_name)};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::ParserException& e) {
+    return Error{"config", std::string(source_name) + ":" + std::to_string(e.mark.line + 1) + ":" +
+                               std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg};
+  }
+  Config cfg;
+  cfg.source = std::string(source_name);
+  Walker walker(cfg, errors);
+  walker.apply_defaults("");
+  if (root.IsNull()) {
+    errors.add("", "the file is empty (expected at least spoe.listen, clusters and preferred)");
+  } else {
+    walker.walk_map(root, "", "");
+  }
+  if (errors.empty()) {
+    cross_checks(cfg, errors);
+  }
+  if (!errors.empty()) {
+    return Error{"config", errors.text()};
+  }
+  return cfg;
+}
+
+Result<Config> load_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return Error{"config", path.string() + ": cannot be read: " + std::strerror(errno)};
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path.string());
+}
+
+}  // namespace haes
