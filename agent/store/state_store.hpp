@@ -1,0 +1,57 @@
+#pragma once
+// StateStore: the one source of truth for roles, epoch, pause, hold-down and
+// the last sync point (DESIGN.md), with compare-and-swap so that several
+// writers (an etcd store, later) can never both win; and the event journal.
+//
+// Contract for callers (the agent's control thread): load() once at start;
+// every change goes through compare_and_swap(revision the change was computed
+// from, next state); a `conflict` error means someone else wrote first:
+// reload and decide again. Only after a successful CAS may verdicts change.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/state.hpp"
+
+namespace haes {
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // The stored state with its revision, or nullopt if never initialised.
+  // Error codes: corrupt, io_error.
+  virtual Result<std::optional<State>> load() = 0;
+
+  // Stores `next` iff the stored revision is `expected_revision` (0: only if
+  // nothing is stored yet). Returns the new revision. Error codes: conflict,
+  // io_error. On any error the stored state is unchanged.
+  virtual Result<uint64_t> compare_and_swap(uint64_t expected_revision, const State& next) = 0;
+
+  // Appends events durably, assigning their seq. Error code: io_error.
+  virtual Result<void> append_events(std::vector<Event>& events) = 0;
+
+  // The newest `last_n` events, oldest first.
+  virtual std::vector<Event> events(size_t last_n) = 0;
+
+  // "local /var/lib/haes/state.pb" — for status and logs.
+  virtual std::string describe() const = 0;
+};
+
+struct OpenedStore {
+  std::unique_ptr<StateStore> store;
+  std::vector<std::string> warnings;  // recoveries worth logging (a torn journal tail)
+};
+
+// The local store: one state file written atomically (temp file, fsync,
+// rename, fsync of the directory) under an exclusive lock, and an append-only
+// journal beside it (<path>.events) bounded to journal_size events.
+// Errors: locked (another agent holds the file), corrupt, io_error.
+Result<OpenedStore> open_local_store(const std::filesystem::path& path, size_t journal_size);
+
+}  // namespace haes
