@@ -1,0 +1,198 @@
+// haesctl: sends one command to haes-agent's admin socket and prints the
+// reply (docs/admin.md).
+//
+//   haesctl [--socket PATH | --config FILE] [--timeout SECONDS] COMMAND [ARGS...]
+//
+// The socket: --socket, else $HAES_ADMIN_SOCKET, else admin.socket from
+// --config FILE, else /run/haes/admin.sock.
+// Exit codes: 0 done; 1 the agent refused or failed the command; 2 bad
+// usage (of haesctl or of the command); 3 the agent cannot be reached;
+// 4 the reply was cut off or malformed.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+#ifndef HAES_VERSION
+#define HAES_VERSION "dev"
+#endif
+
+namespace {
+
+constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3, kBadReply = 4;
+
+constexpr const char* kUsageText =
+    "usage: haesctl [--socket PATH | --config FILE] [--timeout SECONDS] COMMAND [ARGS...]\n"
+    "  try: haesctl status | haesctl help\n"
+    "  socket: --socket, else $HAES_ADMIN_SOCKET, else admin.socket of --config, else /run/haes/admin.sock\n"
+    "  exit: 0 done, 1 refused, 2 bad usage, 3 agent unreachable, 4 bad reply\n";
+
+std::string quote(const std::string& w) {
+  if (!w.empty() && w.find_first_of(" \t\"\\") == std::string::npos) {
+    return w;
+  }
+  std::string q = "\"";
+  for (char c : w) {
+    if (c == '"' || c == '\\') {
+      q += '\\';
+    }
+    q += c;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string socket_path;
+  std::string config_path;
+  double timeout_s = 15;
+  std::vector<std::string> words;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--socket" || a == "--config" || a == "--timeout") {
+      if (i + 1 >= argc) {
+        std::cerr << "haesctl: " << a << " needs a value\n" << kUsageText;
+        return kUsage;
+      }
+      std::string v = argv[++i];
+      if (a == "--socket") {
+        socket_path = v;
+      } else if (a == "--config") {
+        config_path = v;
+      } else {
+        char* end = nullptr;
+        timeout_s = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || timeout_s <= 0) {
+          std::cerr << "haesctl: --timeout: '" << v << "' is not a positive number of seconds\n";
+          return kUsage;
+        }
+      }
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsageText;
+      return kOk;
+    } else if (a == "--version") {
+      std::cout << "haesctl " << HAES_VERSION << "\n";
+      return kOk;
+    } else {
+      break;
+    }
+  }
+  for (; i < argc; ++i) {
+    words.emplace_back(argv[i]);
+  }
+  if (words.empty()) {
+    std::cerr << "haesctl: no command\n" << kUsageText;
+    return kUsage;
+  }
+  if (socket_path.empty()) {
+    if (const char* env = std::getenv("HAES_ADMIN_SOCKET"); env && *env) {
+      socket_path = env;
+    } else if (!config_path.empty()) {
+      auto cfg = haes::load_config(config_path);
+      if (!cfg) {
+        std::cerr << "haesctl: cannot read the socket path from " << config_path << ":\n"
+                  << cfg.error().message << "\n";
+        return kUsage;
+      }
+      socket_path = cfg->admin.socket;
+    } else {
+      socket_path = "/run/haes/admin.sock";
+    }
+  }
+  std::string line;
+  for (const auto& w : words) {
+    line += (line.empty() ? "" : " ") + quote(w);
+  }
+  if (line.find('\n') != std::string::npos) {
+    std::cerr << "haesctl: arguments must not contain newlines\n";
+    return kUsage;
+  }
+  line += '\n';
+
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    std::cerr << "haesctl: socket path too long: " << socket_path << "\n";
+    return kUsage;
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int e = errno;
+    std::cerr << "haesctl: cannot reach haes-agent at " << socket_path << ": " << std::strerror(e)
+              << (e == ENOENT ? " (is the agent running? is this the right --socket/--config?)"
+                  : e == EACCES ? " (permission denied: the socket is mode admin.mode; run as its owner)"
+                                 : "")
+              << "\n";
+    return kUnreachable;
+  }
+  size_t sent = 0;
+  while (sent < line.size()) {
+    ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      std::cerr << "haesctl: sending to " << socket_path << ": " << std::strerror(errno) << "\n";
+      return kUnreachable;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  std::string reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  char buf[8192];
+  while (reply.size() < 2 || reply.compare(reply.size() - 2, 2, "\n\n") != 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      std::cerr << "haesctl: no complete reply from " << socket_path << " within " << timeout_s << "s\n";
+      return kBadReply;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int pr = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (pr < 0 && errno == EINTR) {
+      continue;
+    }
+    if (pr <= 0) {
+      continue;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      std::cerr << reply << "haesctl: the agent closed the connection before the end of its reply\n";
+      return kBadReply;
+    }
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  reply.pop_back();  // the terminating empty line
+  std::cout << reply;
+  bool json = false;
+  for (const auto& w : words) {
+    json = json || w == "--json";
+  }
+  if (json) {
+    if (reply.find("\"ok\":false") != std::string::npos) {
+      return reply.find("\"code\":\"usage\"") != std::string::npos ? kUsage : kRefused;
+    }
+    return kOk;
+  }
+  if (reply.rfind("error: bad command:", 0) == 0) {
+    return kUsage;
+  }
+  if (reply.rfind("error:", 0) == 0) {
+    return kRefused;
+  }
+  return kOk;
+}
