@@ -1,5 +1,7 @@
 #include "daemon/agent.hpp"
 
+#include <filesystem>
+#include <stdexcept>
 #include <utility>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,17 +9,58 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/logging.hpp"
+#include "metrics/metrics.hpp"
 #include "verdict/builder.hpp"
 
 namespace haes {
+namespace {
 
-Agent::Agent(Config config) : config_(std::move(config)) {
-  state_.epoch = 1;
-  state_.active = config_.preferred;
-  state_.reason = "first start: the preferred cluster is active";
-  state_.changed_by = "config";
-  state_.changed_at = now_sys();
+ControllerConfig controller_config(const Config& c) {
+  ControllerConfig cc;
+  for (const auto& cl : c.clusters) {
+    cc.clusters.push_back(cl.name);
+  }
+  cc.preferred = c.preferred;
+  cc.fail_threshold = static_cast<int>(c.failover.fail_threshold);
+  cc.hold_down = c.failover.hold_down;
+  cc.automatic = c.failover.automatic;
+  return cc;
+}
+
+void make_parent_dir(const std::string& path, const char* what) {
+  std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      throw std::runtime_error(std::string("cannot create the directory of ") + what + " " + dir.string() + ": " +
+                               ec.message());
+    }
+  }
+}
+
+
+}  // namespace
+
+Agent::Agent(Config config) : config_(std::move(config)), controller_(controller_config(config_)) {
+  open_store();
   publish_verdict();
+
+  monitor_ = std::make_unique<HealthMonitor>(control_, config_, [this](const HealthRound& r) { on_round(r); });
+  auto stats = hook_stats_;
+  hooks_ = std::make_unique<HookRunner>(config_.failover.on_role_change_command, config_.failover.on_role_change_timeout,
+                                        [stats](const RoleChange&, const HookOutcome& o) {
+                                          auto h = stats->lock();
+                                          if (o.timed_out) {
+                                            ++h->timeout;
+                                          } else if (o.exit_code == 0) {
+                                            ++h->ok;
+                                          } else {
+                                            ++h->failed;
+                                          }
+                                        });
+  register_commands();
+  refresh_control_metrics();
 
   spoe::ServerOptions o;
   o.host = config_.spoe.listen.host;
@@ -30,10 +73,172 @@ Agent::Agent(Config config) : config_(std::move(config)) {
 }
 
 Agent::~Agent() {
+  if (monitor_) {
+    monitor_->stop();
+  }
+  if (admin_) {
+    admin_->stop();
+  }
   if (spoe_) {
     spoe_->stop();
   }
   stop_edge();
+}
+
+void Agent::open_store() {
+  if (config_.state.store != "local") {
+    throw std::runtime_error("state.store: " + config_.state.store +
+                             " is not available in this version; use \"local\" (see docs/state-store.md)");
+  }
+  make_parent_dir(config_.state.path, "state.path");
+  auto opened = open_local_store(config_.state.path, static_cast<size_t>(config_.state.journal_size));
+  if (!opened) {
+    throw std::runtime_error("state store " + config_.state.path + ": " + opened.error().message);
+  }
+  for (const auto& w : opened->warnings) {
+    spdlog::warn("state store: {}", w);
+  }
+  store_ = std::move(opened->store);
+  auto loaded = store_->load();
+  if (!loaded) {
+    throw std::runtime_error("state store " + store_->describe() + ": " + loaded.error().message +
+                             " — the agent refuses to guess roles; restore the file from a backup or, if you "
+                             "know which cluster is active, move it aside and start with preferred set to it");
+  }
+  if (!loaded->has_value()) {
+    State s;
+    s.epoch = 1;
+    s.active = config_.preferred;
+    s.reason = "first start: the preferred cluster is active";
+    s.changed_by = "config";
+    s.changed_at = now_sys();
+    auto rev = store_->compare_and_swap(0, s);
+    if (!rev) {
+      throw std::runtime_error("state store " + store_->describe() + ": cannot write the first state: " +
+                               rev.error().message);
+    }
+    s.revision = *rev;
+    state_ = s;
+    std::vector<Event> ev{Event{0, s.changed_at, s.epoch, "start", "config",
+                                "first start: " + s.active + " is active (preferred), epoch 1"}};
+    (void)store_->append_events(ev);
+    spdlog::info("state store {}: first start, {} is active (preferred), epoch 1", store_->describe(), s.active);
+    return;
+  }
+  state_ = **loaded;
+  if (!state_.active.empty() && !config_.find_cluster(state_.active)) {
+    throw std::runtime_error("state store " + store_->describe() + " says cluster \"" + state_.active +
+                             "\" is active (epoch " + std::to_string(state_.epoch) +
+                             "), but the config has no such cluster; fix clusters[] or move the state file aside");
+  }
+  for (const auto& f : state_.fenced) {
+    if (!config_.find_cluster(f)) {
+      throw std::runtime_error("state store " + store_->describe() + " fences cluster \"" + f +
+                               "\", which is not in the config; fix clusters[] or move the state file aside");
+    }
+  }
+  std::vector<Event> ev{Event{0, now_sys(), state_.epoch, "start", "config",
+                              "agent restarted: resuming epoch " + std::to_string(state_.epoch) + ", active " +
+                                  (state_.active.empty() ? "none" : state_.active)}};
+  (void)store_->append_events(ev);
+  spdlog::info("state store {}: resuming epoch {}, active {}{}", store_->describe(), state_.epoch,
+               state_.active.empty() ? "none" : state_.active,
+               state_.fenced.empty() ? "" : ", fenced " + state_.fenced.front());
+}
+
+bool Agent::apply(const Decision& d, std::string* error) {
+  if (d.next) {
+    auto rev = store_->compare_and_swap(state_.revision, *d.next);
+    if (!rev) {
+      ++store_errors_;
+      std::string msg = "state store write failed (" + rev.error().code + "): " + rev.error().message +
+                        "; nothing changed, verdicts unchanged";
+      spdlog::error("{}", msg);
+      if (rev.error().code == "conflict") {
+        if (auto again = store_->load(); again && again->has_value()) {
+          state_ = **again;
+        }
+      }
+      if (error) {
+        *error = msg;
+      }
+      return false;
+    }
+    State old = state_;
+    state_ = *d.next;
+    state_.revision = *rev;
+    if (d.roles_changed) {
+      ++transitions_[d.transition];
+      spdlog::warn("ROLE CHANGE ({}): epoch {} → {}, active {} → {}; {}", d.transition, old.epoch, state_.epoch,
+                   old.active.empty() ? "none" : old.active, state_.active.empty() ? "none" : state_.active,
+                   state_.reason);
+      hooks_->submit(RoleChange{d.transition, old.active, state_.active, state_.epoch, state_.reason,
+                                state_.changed_by});
+    }
+  }
+  if (!d.events.empty()) {
+    auto events = d.events;
+    for (const auto& e : events) {
+      spdlog::info("event {} by {}: {}", e.kind, e.actor, e.message);
+    }
+    if (auto j = store_->append_events(events); !j) {
+      spdlog::error("event journal: {}", j.error().message);
+    }
+  }
+  publish_verdict();
+  refresh_control_metrics();
+  return true;
+}
+
+void Agent::on_round(const HealthRound& round) {
+  log_round_changes(round);
+  latest_round_ = round;
+  Decision d = controller_.on_round(state_, round, now_sys());
+  apply(d, nullptr);  // publishes the verdict (node health changed) and metrics
+}
+
+void Agent::log_round_changes(const HealthRound& round) {
+  for (const auto& c : round.clusters) {
+    const ClusterObservation* before = latest_round_ ? latest_round_->find(c.name) : nullptr;
+    if (!before || before->health != c.health) {
+      auto level = is_serving(c.health) ? spdlog::level::info : spdlog::level::warn;
+      spdlog::log(level, "cluster {} is {}{}: {}", c.name, to_string(c.health),
+                  before ? " (was " + std::string(to_string(before->health)) + ")" : "", c.reason);
+    }
+    for (const auto& n : c.nodes) {
+      const NodeObservation* nb = nullptr;
+      if (before) {
+        for (const auto& x : before->nodes) {
+          if (x.name == n.name) {
+            nb = &x;
+          }
+        }
+      }
+      if (nb && nb->health != n.health) {
+        spdlog::info("node {}/{} is {} (was {}){}", c.name, n.name, to_string(n.health), to_string(nb->health),
+                     n.reason.empty() ? "" : ": " + n.reason);
+      }
+    }
+  }
+}
+
+void Agent::publish_verdict() {
+  VerdictInputs in;
+  in.state = &state_;
+  in.round = latest_round_ ? &*latest_round_ : nullptr;
+  for (const auto& c : config_.clusters) {
+    ClusterNodes cn{c.name, {}};
+    for (const auto& n : c.nodes) {
+      cn.nodes.push_back(n.name);
+    }
+    in.clusters.push_back(std::move(cn));
+    in.streaks.push_back(StreakInfo{c.name, controller_.bad_rounds(c.name)});
+  }
+  in.fail_threshold = static_cast<int>(config_.failover.fail_threshold);
+  in.now = now_sys();
+  auto v = std::make_shared<Verdict>(build_verdict(in));
+  v->spoe_actions = encode_route_actions(*v);
+  verdicts_.publish(std::move(v));
 }
 
 void Agent::start_edge() {
@@ -41,6 +246,7 @@ void Agent::start_edge() {
     HealthServerOptions o;
     o.listen = *config_.health.listen;
     o.local_node = config_.health.node;
+    o.metrics = [this] { return render_metrics(); };
     health_ = std::make_unique<HealthServer>(edge_, o, verdicts_, health_counters_);
     health_->start();
     spdlog::info("health port listening on {}", config_.health.listen->to_string());
@@ -66,29 +272,11 @@ void Agent::stop_edge() {
   }
 }
 
-void Agent::publish_verdict() {
-  VerdictInputs in;
-  in.state = &state_;
-  for (const auto& c : config_.clusters) {
-    ClusterNodes cn{c.name, {}};
-    for (const auto& n : c.nodes) {
-      cn.nodes.push_back(n.name);
-    }
-    in.clusters.push_back(std::move(cn));
-  }
-  in.fail_threshold = static_cast<int>(config_.failover.fail_threshold);
-  in.now = now_sys();
-  auto v = std::make_shared<Verdict>(build_verdict(in));
-  v->spoe_actions = encode_route_actions(*v);
-  verdicts_.publish(std::move(v));
-}
-
 int Agent::run() {
   try {
     spoe_->start();
   } catch (const std::system_error& e) {
-    spdlog::critical("cannot listen on spoe.listen {}: {}", config_.spoe.listen.to_string(),
-                     e.what());
+    spdlog::critical("cannot listen on spoe.listen {}: {}", config_.spoe.listen.to_string(), e.what());
     return 1;
   }
   try {
@@ -97,19 +285,177 @@ int Agent::run() {
     spdlog::critical("cannot listen on the health or agent-check port: {}", e.what());
     return 1;
   }
-  spdlog::info("haes-agent started: epoch {}, active {}", state_.epoch, state_.active);
+  try {
+    make_parent_dir(config_.admin.socket, "admin.socket");
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  admin_ = std::make_unique<admin::AdminServer>(control_, config_.admin.socket,
+                                                static_cast<unsigned>(config_.admin.mode), commands_);
+  if (auto a = admin_->start(); !a) {
+    spdlog::critical("{}", a.error().message);
+    return 1;
+  }
+  spdlog::info("admin socket {} (mode {:04o})", config_.admin.socket, config_.admin.mode);
+  monitor_->start();
+  spdlog::info("haes-agent started: epoch {}, active {}, probing {} cluster(s) every {} (timeout {}), "
+               "failover after {} bad rounds",
+               state_.epoch, state_.active.empty() ? "none" : state_.active, config_.clusters.size(),
+               format_duration(config_.failover.interval), format_duration(config_.failover.timeout),
+               config_.failover.fail_threshold);
   boost::asio::signal_set signals(control_, SIGINT, SIGTERM);
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (!ec) {
       spdlog::info("signal {} received, stopping", sig);
+      monitor_->stop();
+      admin_->stop();
       control_.stop();
     }
   });
   control_.run();
   spoe_->stop();
   stop_edge();
-  spdlog::info("haes-agent stopped");
+  spdlog::info("haes-agent stopped (epoch {}, active {})", state_.epoch, state_.active);
   return 0;
+}
+
+// ---- metrics ---------------------------------------------------------------
+
+void Agent::refresh_control_metrics() {
+  MetricsText m;
+  auto v = verdicts_.current();
+  m.sample("haes_up", {}, 1);
+  m.sample("haes_epoch", {}, static_cast<double>(state_.epoch));
+  for (const auto& c : config_.clusters) {
+    m.sample("haes_active_cluster", {{"cluster", c.name}}, state_.active == c.name ? 1 : 0);
+  }
+  for (const auto& c : config_.clusters) {
+    const auto* cv = v ? v->find_cluster(c.name) : nullptr;
+    m.sample("haes_cluster_may_take_traffic", {{"cluster", c.name}}, cv && cv->may_take_traffic ? 1 : 0);
+  }
+  for (const auto& c : config_.clusters) {
+    m.sample("haes_cluster_fenced", {{"cluster", c.name}}, state_.is_fenced(c.name) ? 1 : 0);
+  }
+  static const Health kStates[] = {Health::kGreen, Health::kYellow, Health::kRed, Health::kUnreachable,
+                                   Health::kUnknown};
+  for (const auto& c : config_.clusters) {
+    const auto* obs = latest_round_ ? latest_round_->find(c.name) : nullptr;
+    Health h = obs ? obs->health : Health::kUnknown;
+    for (Health s : kStates) {
+      m.sample("haes_cluster_health", {{"cluster", c.name}, {"state", to_string(s)}}, h == s ? 1 : 0);
+    }
+  }
+  for (const auto& c : config_.clusters) {
+    m.sample("haes_cluster_bad_rounds", {{"cluster", c.name}}, controller_.bad_rounds(c.name));
+  }
+  if (latest_round_) {
+    for (const auto& c : latest_round_->clusters) {
+      for (const auto& n : c.nodes) {
+        for (Health s : kStates) {
+          m.sample("haes_node_health", {{"cluster", c.name}, {"node", n.name}, {"state", to_string(s)}},
+                   n.health == s ? 1 : 0);
+        }
+      }
+    }
+    for (const auto& c : latest_round_->clusters) {
+      for (const auto& n : c.nodes) {
+        m.sample("haes_node_probe_latency_seconds", {{"cluster", c.name}, {"node", n.name}},
+                 static_cast<double>(n.latency.count()) / 1e6);
+      }
+    }
+  }
+  const auto& pc = monitor_->counters();
+  static const ProbeFailure kFailures[] = {ProbeFailure::kConnect, ProbeFailure::kTimeout, ProbeFailure::kTls,
+                                           ProbeFailure::kAuth,    ProbeFailure::kHttpError, ProbeFailure::kBadBody,
+                                           ProbeFailure::kNoMaster};
+  for (const auto& c : config_.clusters) {
+    for (const auto& n : c.nodes) {
+      auto it = pc.failures.find(c.name + "/" + n.name);
+      for (ProbeFailure f : kFailures) {
+        uint64_t count = 0;
+        if (it != pc.failures.end()) {
+          if (auto j = it->second.find(std::string(to_string(f))); j != it->second.end()) {
+            count = j->second;
+          }
+        }
+        m.sample("haes_node_probe_failures_total", {{"cluster", c.name}, {"node", n.name}, {"reason", to_string(f)}},
+                 static_cast<double>(count));
+      }
+    }
+  }
+  for (const auto& c : config_.clusters) {
+    for (const auto& n : c.nodes) {
+      auto it = pc.probes.find(c.name + "/" + n.name);
+      m.sample("haes_node_probes_total", {{"cluster", c.name}, {"node", n.name}},
+               it == pc.probes.end() ? 0 : static_cast<double>(it->second));
+    }
+  }
+  m.sample("haes_health_rounds_total", {}, static_cast<double>(pc.rounds));
+  for (const char* k : {"failover", "forced_failover", "failback", "switchover"}) {
+    auto it = transitions_.find(k);
+    m.sample("haes_transitions_total", {{"kind", k}}, it == transitions_.end() ? 0 : static_cast<double>(it->second));
+  }
+  for (const auto& [key, n] : command_results_) {
+    auto slash = key.find('/');
+    m.sample("haes_commands_total", {{"command", key.substr(0, slash)}, {"result", key.substr(slash + 1)}},
+             static_cast<double>(n));
+  }
+  const SysTime now = now_sys();
+  m.sample("haes_paused", {}, state_.paused_at(now) ? 1 : 0);
+  ControllerView view = controller_.view(state_, latest_round_ ? &*latest_round_ : nullptr, now);
+  for (Blocker b : {Blocker::kPaused, Blocker::kHeldDown, Blocker::kAutomaticOff, Blocker::kNoHealthyTarget}) {
+    m.sample("haes_automatic_blocked", {{"reason", to_string(b)}}, view.blocker == b ? 1 : 0);
+  }
+  double remaining = state_.held_down_at(now)
+                         ? std::chrono::duration<double>(state_.hold_down_until - now).count()
+                         : 0.0;
+  m.sample("haes_hold_down_remaining_seconds", {}, remaining);
+  m.sample("haes_store_errors_total", {}, static_cast<double>(store_errors_));
+  {
+    auto h = hook_stats_->lock();
+    m.sample("haes_hook_runs_total", {{"result", "ok"}}, static_cast<double>(h->ok));
+    m.sample("haes_hook_runs_total", {{"result", "failed"}}, static_cast<double>(h->failed));
+    m.sample("haes_hook_runs_total", {{"result", "timeout"}}, static_cast<double>(h->timeout));
+  }
+  *control_metrics_.lock() = m.take();
+}
+
+std::string Agent::render_metrics() const {
+  std::string out = *control_metrics_.lock();
+  MetricsText m;
+  spoe::Stats s = spoe_->stats();
+  m.sample("haes_spoe_connections", {}, static_cast<double>(s.connections_current));
+  m.sample("haes_spoe_connections_total", {}, static_cast<double>(s.connections_total));
+  m.sample("haes_spoe_healthchecks_total", {}, static_cast<double>(s.healthchecks));
+  m.sample("haes_spoe_messages_total", {}, static_cast<double>(s.notify_frames));
+  m.sample("haes_spoe_acks_total", {}, static_cast<double>(s.acks));
+  for (size_t i = 0; i < spoe::kStatusSlots; ++i) {
+    if (s.disconnects_sent[i] > 0) {
+      std::string code = std::to_string(static_cast<uint32_t>(spoe::slot_status(i)));
+      m.sample("haes_spoe_disconnects_sent_total", {{"status", code}}, static_cast<double>(s.disconnects_sent[i]));
+    }
+  }
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < spoe::kLatencyBoundsNs.size(); ++i) {
+    cumulative += s.latency_buckets[i];
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", static_cast<double>(spoe::kLatencyBoundsNs[i]) / 1e9);
+    m.sample("haes_spoe_latency_seconds", {{"le", le}}, static_cast<double>(cumulative), "_bucket");
+  }
+  cumulative += s.latency_buckets.back();
+  m.sample("haes_spoe_latency_seconds", {{"le", "+Inf"}}, static_cast<double>(cumulative), "_bucket");
+  m.sample("haes_spoe_latency_seconds", {}, static_cast<double>(s.latency_sum_ns) / 1e9, "_sum");
+  m.sample("haes_spoe_latency_seconds", {}, static_cast<double>(s.latency_count), "_count");
+  const auto& h = health_counters_;
+  m.sample("haes_httpchk_total", {{"result", "up"}}, static_cast<double>(h.httpchk_up.load()));
+  m.sample("haes_httpchk_total", {{"result", "down"}}, static_cast<double>(h.httpchk_down.load()));
+  m.sample("haes_httpchk_total", {{"result", "unknown"}}, static_cast<double>(h.httpchk_unknown.load()));
+  m.sample("haes_httpchk_total", {{"result", "bad_request"}}, static_cast<double>(h.bad_requests.load()));
+  m.sample("haes_agentcheck_total", {{"result", "up"}}, static_cast<double>(h.agentcheck_up.load()));
+  m.sample("haes_agentcheck_total", {{"result", "down"}}, static_cast<double>(h.agentcheck_down.load()));
+  m.sample("haes_agentcheck_total", {{"result", "maint"}}, static_cast<double>(h.agentcheck_maint.load()));
+  return out + m.take();
 }
 
 }  // namespace haes

@@ -17,7 +17,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        body = json.dumps({"cluster_name": CLUSTER, "name": NODE}).encode()
+        # "status" makes GET /_cluster/health a valid green answer, so the
+        # agent's HealthMonitor sees a healthy stand-in cluster.
+        body = json.dumps({"cluster_name": CLUSTER, "name": NODE, "status": "green"}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Elastic-Product", "Elasticsearch")

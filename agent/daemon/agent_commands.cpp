@@ -1,0 +1,294 @@
+// The admin socket's commands (docs/admin.md): the table and its handlers.
+// Runs on the control thread.
+#include <spdlog/spdlog.h>
+
+#include "daemon/agent.hpp"
+
+namespace haes {
+namespace {
+
+const admin::FlagSpec kDryRun{"--dry-run", false, "say what would happen, change nothing"};
+const admin::FlagSpec kReason{"--reason", true, "why (journaled)"};
+
+std::string or_none(const std::string& s) { return s.empty() ? "none" : s; }
+
+std::string ms_of(std::chrono::microseconds us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fms", static_cast<double>(us.count()) / 1000.0);
+  return buf;
+}
+
+nlohmann::json event_json(const Event& e) {
+  return {{"seq", e.seq}, {"at", format_time(e.at)}, {"epoch", e.epoch}, {"kind", e.kind}, {"actor", e.actor},
+          {"message", e.message}};
+}
+
+}  // namespace
+
+void Agent::register_commands() {
+  using admin::Args;
+  using admin::CommandSpec;
+  using admin::Peer;
+  using admin::Reply;
+  commands_.add(CommandSpec{{"status"}, "status", "roles, epoch, health of every node, what blocks the robot", {}, 0,
+                            false, [this](const Args& a, const Peer&) { return status(a); }});
+  commands_.add(CommandSpec{{"events"}, "events [N]", "the last N journal events (default 20)", {}, 1, false,
+                            [this](const Args& a, const Peer&) { return events(a); }});
+  commands_.add(CommandSpec{{"failback"}, "failback [--reason TEXT] [--dry-run]",
+                            "make the preferred cluster active again (it must be green or yellow)",
+                            {kReason, kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return command(CommandKind::kFailback, a, p); }});
+  commands_.add(CommandSpec{{"switchover"}, "switchover --to CLUSTER [--reason TEXT] [--dry-run]",
+                            "planned move of the active role (CLUSTER must be green or yellow)",
+                            {{"--to", true, "target cluster"}, kReason, kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return command(CommandKind::kSwitchover, a, p); }});
+  commands_.add(CommandSpec{{"failover"}, "failover --to CLUSTER [--force] [--reason TEXT] [--dry-run]",
+                            "emergency move; --force skips the health check of CLUSTER",
+                            {{"--to", true, "target cluster"}, {"--force", false, "skip the health check"}, kReason,
+                             kDryRun},
+                            0, true,
+                            [this](const Args& a, const Peer& p) { return command(CommandKind::kFailover, a, p); }});
+  commands_.add(CommandSpec{{"pause"}, "pause [--reason TEXT] [--for DURATION] [--dry-run]",
+                            "no automatic failover until resumed (or for DURATION, e.g. 30m)",
+                            {kReason, {"--for", true, "duration"}, kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return command(CommandKind::kPause, a, p); }});
+  commands_.add(CommandSpec{{"resume"}, "resume [--dry-run]", "automatic failover allowed again", {kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return command(CommandKind::kResume, a, p); }});
+  commands_.add(CommandSpec{{"ack"}, "ack [--dry-run]", "end the hold-down after a transition early", {kDryRun}, 0,
+                            true, [this](const Args& a, const Peer& p) { return command(CommandKind::kAck, a, p); }});
+  commands_.add(CommandSpec{{"show", "config"}, "show config", "the effective configuration (holds no secret)", {}, 0,
+                            false, [this](const Args&, const Peer&) {
+                              Reply r;
+                              r.text = render_effective_config(config_);
+                              r.json = {{"config", r.text}};
+                              return r;
+                            }});
+  commands_.add(CommandSpec{{"help"}, "help", "this list", {}, 0, false, [this](const Args&, const Peer&) {
+                              Reply r;
+                              r.text = commands_.help_text();
+                              nlohmann::json list = nlohmann::json::array();
+                              for (const auto& c : commands_.commands()) {
+                                list.push_back({{"usage", c.usage}, {"help", c.help}, {"mutates", c.mutates}});
+                              }
+                              r.json = {{"commands", list}};
+                              return r;
+                            }});
+}
+
+admin::Reply Agent::command(CommandKind kind, const admin::Args& a, const admin::Peer& peer) {
+  Command c;
+  c.kind = kind;
+  c.target = a.get("--to");
+  c.force = a.has("--force");
+  c.dry_run = a.has("--dry-run");
+  c.reason = a.get("--reason");
+  c.actor = peer.actor();
+  const std::string name(to_string(kind));
+  auto count = [&](const std::string& result) { ++command_results_[name + "/" + result]; };
+  if ((kind == CommandKind::kSwitchover || kind == CommandKind::kFailover) && c.target.empty()) {
+    count("usage");
+    return admin::Reply::error("usage", name + " needs --to CLUSTER; usage: " + name + " --to CLUSTER");
+  }
+  if (!c.target.empty() && !config_.find_cluster(c.target)) {
+    std::string known;
+    for (const auto& cl : config_.clusters) {
+      known += (known.empty() ? "" : ", ") + cl.name;
+    }
+    count("usage");
+    return admin::Reply::error("usage", "unknown cluster '" + c.target + "'; clusters: " + known);
+  }
+  if (a.has("--for")) {
+    auto d = parse_duration(a.get("--for"));
+    if (!d || d->count() <= 0) {
+      count("usage");
+      return admin::Reply::error("usage", "--for: '" + a.get("--for") + "' is not a duration (e.g. 90s, 30m, 2h)");
+    }
+    c.for_duration = *d;
+  }
+  const SysTime now = now_sys();
+  Decision d = controller_.on_command(state_, c, latest_round_ ? &*latest_round_ : nullptr, now);
+  spdlog::info("admin: {} ran '{}{}{}': {}", c.actor, name, c.target.empty() ? "" : " --to " + c.target,
+               c.dry_run ? " --dry-run" : "", d.ok ? d.reply : "refused: " + d.reply);
+  if (!d.ok) {
+    count("refused");
+    // A refusal is journaled by the controller (events), nothing persisted.
+    std::string err;
+    apply(d, &err);
+    admin::Reply r = admin::Reply::error(d.code, d.reply);
+    return r;
+  }
+  std::string err;
+  if (!apply(d, &err)) {
+    count("store_error");
+    return admin::Reply::error("store_error", err);
+  }
+  count(c.dry_run ? "dry_run" : "ok");
+  admin::Reply r;
+  r.text = d.reply;
+  if (d.roles_changed) {
+    r.text += "\nepoch " + std::to_string(state_.epoch) + ", active " + or_none(state_.active);
+  }
+  r.json = {{"ok", true},           {"reply", d.reply},          {"dry_run", c.dry_run},
+            {"roles_changed", d.roles_changed}, {"epoch", state_.epoch}, {"active", state_.active}};
+  return r;
+}
+
+std::string Agent::next_step_hint() const {
+  const HealthRound* round = latest_round_ ? &*latest_round_ : nullptr;
+  auto v = verdicts_.current();
+  if (v && !v->allow) {
+    return "NO cluster may take traffic (" + v->reason +
+           "). If a cluster is healthy, move traffic there: haesctl failover --to CLUSTER (add --force only if you "
+           "accept serving from a cluster the agent cannot confirm healthy)";
+  }
+  for (const auto& f : state_.fenced) {
+    const auto* obs = round ? round->find(f) : nullptr;
+    if (obs && is_serving(obs->health)) {
+      return f + " is " + std::string(to_string(obs->health)) +
+             " again but stays fenced; when you are ready: haesctl " +
+             (f == config_.preferred ? "failback" : "switchover --to " + f);
+    }
+    return f + " is fenced (it lost the active role) and not healthy yet; nothing to do until it recovers";
+  }
+  if (state_.paused_at(now_sys())) {
+    return "automatic failover is paused; haesctl resume when the maintenance is over";
+  }
+  return "nothing: the active cluster serves and automatic failover is armed";
+}
+
+admin::Reply Agent::status(const admin::Args&) {
+  const SysTime now = now_sys();
+  const HealthRound* round = latest_round_ ? &*latest_round_ : nullptr;
+  ControllerView view = controller_.view(state_, round, now);
+  auto v = verdicts_.current();
+  std::string t;
+  nlohmann::json j;
+  t += "# roles\n";
+  t += "epoch: " + std::to_string(state_.epoch) + "\n";
+  t += "active: " + or_none(state_.active) + "\n";
+  t += "may_take_traffic: " + (v && v->allow ? v->cluster : std::string("none (") + (v ? v->reason : "") + ")") + "\n";
+  std::string fenced;
+  for (const auto& f : state_.fenced) {
+    fenced += (fenced.empty() ? "" : ", ") + f;
+  }
+  t += "fenced: " + or_none(fenced) + "\n";
+  t += "preferred: " + config_.preferred + "\n";
+  t += "last_change: " + format_time(state_.changed_at) + " by " + state_.changed_by + ": " + state_.reason + "\n";
+  t += "# automatic failover\n";
+  t += std::string("automatic: ") + (config_.failover.automatic ? "on" : "off (failover.automatic: false)") + "\n";
+  if (state_.paused_at(now)) {
+    t += "paused: yes, by " + state_.pause.by + " since " + format_time(state_.pause.since) +
+         (to_unix_ms(state_.pause.until) == 0 ? ", until resumed" : ", until " + format_time(state_.pause.until)) +
+         (state_.pause.reason.empty() ? "" : " (" + state_.pause.reason + ")") + "\n";
+  } else {
+    t += "paused: no\n";
+  }
+  if (state_.held_down_at(now)) {
+    t += "hold_down: blocked until " + format_time(state_.hold_down_until) + " (" +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(state_.hold_down_until - now).count()) +
+         "s left; haesctl ack ends it)\n";
+  } else {
+    t += "hold_down: none\n";
+  }
+  t += "robot: " + std::string(to_string(view.blocker)) + (view.text.empty() ? "" : " — " + view.text) + "\n";
+  t += "fail_threshold: " + std::to_string(config_.failover.fail_threshold) + " rounds of " +
+       format_duration(config_.failover.interval) + "\n";
+  t += "# clusters\n";
+  nlohmann::json jclusters = nlohmann::json::array();
+  for (const auto& c : config_.clusters) {
+    const auto* obs = round ? round->find(c.name) : nullptr;
+    const auto* cv = v ? v->find_cluster(c.name) : nullptr;
+    std::string role = state_.active == c.name ? "active" : state_.is_fenced(c.name) ? "fenced" : "passive";
+    int bad = controller_.bad_rounds(c.name);
+    t += c.name + ": " + role + ", " + (obs ? std::string(to_string(obs->health)) : "not probed yet") +
+         (cv && cv->may_take_traffic ? ", takes traffic" : ", no traffic") +
+         (bad > 0 ? ", bad_rounds " + std::to_string(bad) + "/" + std::to_string(config_.failover.fail_threshold) : "") +
+         (obs && !obs->reason.empty() ? " — " + obs->reason : "") + "\n";
+    nlohmann::json jnodes = nlohmann::json::array();
+    for (const auto& n : c.nodes) {
+      const NodeObservation* no = nullptr;
+      if (obs) {
+        for (const auto& x : obs->nodes) {
+          if (x.name == n.name) {
+            no = &x;
+          }
+        }
+      }
+      std::string version = monitor_->version_of(c.name, n.name);
+      t += "  " + n.name + " " + n.url.text + ": " + (no ? std::string(to_string(no->health)) : "unknown") +
+           (no && no->health != Health::kUnreachable ? " in " + ms_of(no->latency) : "") +
+           (no && no->health == Health::kUnreachable ? " [" + std::string(to_string(no->failure)) + "]" : "") +
+           (version.empty() ? "" : " (ES " + version + ")") + (no && !no->reason.empty() ? " — " + no->reason : "") +
+           "\n";
+      jnodes.push_back({{"name", n.name},
+                        {"url", n.url.text},
+                        {"health", no ? to_string(no->health) : "unknown"},
+                        {"failure", no ? to_string(no->failure) : "none"},
+                        {"latency_ms", no ? static_cast<double>(no->latency.count()) / 1000.0 : 0.0},
+                        {"version", version},
+                        {"reason", no ? no->reason : ""}});
+    }
+    jclusters.push_back({{"name", c.name},
+                         {"role", role},
+                         {"health", obs ? to_string(obs->health) : "unknown"},
+                         {"reason", obs ? obs->reason : ""},
+                         {"may_take_traffic", cv && cv->may_take_traffic},
+                         {"bad_rounds", bad},
+                         {"nodes", jnodes}});
+  }
+  t += "# store\n";
+  t += "store: " + store_->describe() + "\n";
+  t += "health_round: " + (round ? std::to_string(round->seq) + " at " + format_time(round->at) : "none yet") + "\n";
+  t += "# sync\n";
+  t += std::string("sync: ") + (config_.sync ? "configured but not implemented in this version (see README)" : "not configured") + "\n";
+  t += "# next\n";
+  std::string hint = next_step_hint();
+  t += "next_step: " + hint;
+  j = {{"epoch", state_.epoch},
+       {"active", state_.active},
+       {"may_take_traffic", v && v->allow ? v->cluster : ""},
+       {"verdict_reason", v ? v->reason : ""},
+       {"fenced", state_.fenced},
+       {"preferred", config_.preferred},
+       {"last_change", {{"at", format_time(state_.changed_at)}, {"by", state_.changed_by}, {"reason", state_.reason}}},
+       {"automatic", config_.failover.automatic},
+       {"paused", state_.paused_at(now)},
+       {"pause", {{"by", state_.pause.by}, {"reason", state_.pause.reason},
+                  {"until", to_unix_ms(state_.pause.until) == 0 ? "" : format_time(state_.pause.until)}}},
+       {"hold_down_until", state_.held_down_at(now) ? format_time(state_.hold_down_until) : ""},
+       {"robot", {{"blocker", to_string(view.blocker)}, {"text", view.text}}},
+       {"clusters", jclusters},
+       {"store", store_->describe()},
+       {"health_round", round ? round->seq : 0},
+       {"next_step", hint}};
+  admin::Reply r;
+  r.text = std::move(t);
+  r.json = std::move(j);
+  return r;
+}
+
+admin::Reply Agent::events(const admin::Args& a) {
+  size_t n = 20;
+  if (!a.positional.empty()) {
+    const std::string& s = a.positional[0];
+    if (s.empty() || s.size() > 7 || s.find_first_not_of("0123456789") != std::string::npos || std::stoul(s) == 0) {
+      return admin::Reply::error("usage", "events: N must be a positive number, got '" + s + "'");
+    }
+    n = std::stoul(s);
+  }
+  auto list = store_->events(n);
+  admin::Reply r;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& e : list) {
+    r.text += (r.text.empty() ? "" : "\n") + std::to_string(e.seq) + " " + format_time(e.at) + " epoch " +
+              std::to_string(e.epoch) + " " + e.kind + " by " + e.actor + ": " + e.message;
+    arr.push_back(event_json(e));
+  }
+  if (r.text.empty()) {
+    r.text = "no events";
+  }
+  r.json = {{"events", arr}};
+  return r;
+}
+
+}  // namespace haes
