@@ -66,6 +66,8 @@ class AgentRun:
     health_port: int = field(default_factory=free_port)
     agent_check_port: int = field(default_factory=free_port)
     extra: dict = field(default_factory=dict)  # merged into the config (top-level keys)
+    cluster_extra: dict = field(default_factory=dict)  # cluster -> keys added to its entry (tls, auth)
+    schemes: dict = field(default_factory=dict)        # cluster -> "https" (default http)
     proc: Optional[Proc] = None
 
     @property
@@ -88,8 +90,10 @@ class AgentRun:
             "admin": {"socket": str(self.admin_socket)},
             "state": {"store": "local", "path": str(self.state_path)},
             "clusters": [
-                {"name": name, "nodes": [{"name": n, "url": f"http://127.0.0.1:{p}"}
-                                         for n, p in nodes.items()]}
+                {"name": name,
+                 "nodes": [{"name": n, "url": f"{self.schemes.get(name, 'http')}://127.0.0.1:{p}"}
+                           for n, p in nodes.items()],
+                 **self.cluster_extra.get(name, {})}
                 for name, nodes in self.clusters.items()
             ],
             "preferred": self.preferred,
