@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Benchmarks of the verdict path (docs/benchmarks.md). Prints figures; asserts
+nothing about speed.
+
+    tests/bench/run.py [--seconds S] [--skip-e2e]
+
+1. spoe-load against haes-agent: K connections x N NOTIFYs in flight;
+2. wrk through HAProxy 2.6 with the shipped SPOE config vs the same HAProxy
+   without the SPOE filter, in front of a static fake Elasticsearch.
+Needs a build (scripts/build.sh) and wrk (scripts/setup.sh installs it)."""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "lib"))
+
+from haestest.agent import AgentRun  # noqa: E402
+from haestest.haproxy import HAPROXY, HAProxy  # noqa: E402
+from haestest.proc import ProcessGroup, build_dir, free_port, port_open, wait_for  # noqa: E402
+
+
+def wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> str:
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", url],
+                         capture_output=True, text=True, check=True).stdout
+    return out
+
+
+def summary(out: str) -> str:
+    rps = re.search(r"Requests/sec:\s+(\S+)", out).group(1)
+    lat = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return (f"{float(rps):>10.0f} req/s, latency avg {lat.group(1)} stdev {lat.group(2)} max {lat.group(3)}"
+            + (f", NON-2XX {non2xx.group(1)}" if non2xx else ""))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--skip-e2e", action="store_true")
+    ap.add_argument("--skip-rto", action="store_true")
+    ap.add_argument("--rto-runs", type=int, default=3)
+    a = ap.parse_args()
+    load = build_dir() / "tests" / "bench" / "spoe-load"
+    if not load.exists():
+        print("build first: scripts/build.sh", file=sys.stderr)
+        return 2
+    print(f"machine: {os.cpu_count()} cores, {subprocess.run(['uname', '-srm'], capture_output=True, text=True).stdout.strip()}")
+    print(f"haproxy: {subprocess.run([HAPROXY, '-v'], capture_output=True, text=True).stdout.splitlines()[0]}")
+    with tempfile.TemporaryDirectory(prefix="haes-bench-") as tmp, ProcessGroup(Path(tmp) / "procs") as procs:
+        tmp = Path(tmp)
+        fake = {f"FAKE_DC{c}_ES{n}": f"127.0.0.1:{free_port()}" for c in (1, 2) for n in (1, 2)}
+        procs.start("fake-es", [HAPROXY, "-db", "-f", str(HERE / "fake-es.cfg")], env=fake)
+        for addr in fake.values():
+            wait_for(lambda p=int(addr.split(":")[1]): port_open(p), 10, what="fake ES")
+        ports = {f"dc{c}": {f"es{n}": int(fake[f"FAKE_DC{c}_ES{n}"].split(":")[1]) for n in (1, 2)} for c in (1, 2)}
+        agent = AgentRun(tmp / "agent", ports, extra={"log": {"level": "info"}})
+        agent.start(procs)
+
+        print(f"\n== spoe-load against haes-agent ({a.seconds}s each; agent spoe.threads=2)")
+        for k, n in ((1, 1), (4, 16), (8, 64)):
+            r = subprocess.run([str(load), "--port", str(agent.spoe_port), "--connections", str(k),
+                                "--inflight", str(n), "--seconds", str(a.seconds)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(r.stdout + r.stderr)
+                return 1
+            print(f"-- K={k} N={n}\n" + r.stdout.strip())
+
+        if not a.skip_e2e:
+            rc = e2e(procs, tmp, agent, ports, fake, a.seconds)
+            if rc:
+                return rc
+    if not a.skip_rto:
+        rto(a.rto_runs)
+    return 0
+
+
+def rto(runs: int) -> None:
+    """Failover time as a client sees it: from dc1 forced red to the first
+    request HAProxy serves from dc2 (defaults: 3 rounds of 1 s)."""
+    import time
+    from haestest.bed import Bed
+    print(f"\n== failover time through HAProxy (essim, agent defaults: fail_threshold 3, interval 1s), {runs} runs")
+    took = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory(prefix="haes-rto-") as tmp, ProcessGroup(Path(tmp) / "procs") as procs:
+            bed = Bed.start(procs, Path(tmp))
+            bed.hap.wait_servers("es_dc1", "UP")
+            t0 = time.monotonic()
+            bed.dc1.force_red()
+            t1 = bed.wait_traffic_on("dc2", timeout=20)
+            took.append(t1 - t0)
+            print(f"run {i + 1}: {t1 - t0:.2f}s")
+    print(f"failover time: min {min(took):.2f}s max {max(took):.2f}s (bound: 3 x 1s + 1s = 4s)")
+
+
+def e2e(procs, tmp, agent, ports, fake, seconds) -> int:
+    if not shutil.which("wrk"):
+        print("wrk not installed (scripts/setup.sh)", file=sys.stderr)
+        return 2
+    hap = HAProxy.start(procs, tmp / "haproxy", spoe_port=agent.spoe_port, health_port=agent.health_port,
+                        nodes={c: list(p.values()) for c, p in ports.items()})
+    hap.wait_servers("es_dc1", "UP")
+    base_port = free_port()
+    env = {"HAES_FRONTEND_BIND": f"127.0.0.1:{base_port}",
+           "HAES_DC1_ES1": fake["FAKE_DC1_ES1"], "HAES_DC1_ES2": fake["FAKE_DC1_ES2"]}
+    procs.start("haproxy-nospoe", [HAPROXY, "-db", "-f", str(HERE / "haproxy-nospoe.cfg")], env=env)
+    wait_for(lambda: port_open(base_port), 10, what="baseline haproxy")
+    print(f"\n== wrk through HAProxy ({seconds}s, 64 connections, 2 threads)")
+    base = wrk(f"http://127.0.0.1:{base_port}/", seconds)
+    spoe = wrk(hap.url + "/", seconds)
+    print("without SPOE: " + summary(base))
+    print("with SPOE:    " + summary(spoe))
+    b = float(re.search(r"Requests/sec:\s+(\S+)", base).group(1))
+    s = float(re.search(r"Requests/sec:\s+(\S+)", spoe).group(1))
+    print(f"with SPOE / without: {s / b:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
