@@ -150,8 +150,13 @@ std::string Agent::next_step_hint() const {
     }
     return f + " is fenced (it lost the active role) and not healthy yet; nothing to do until it recovers";
   }
-  if (state_.paused_at(now_sys())) {
+  const SysTime now = now_sys();
+  if (state_.paused_at(now)) {
     return "automatic failover is paused; haesctl resume when the maintenance is over";
+  }
+  if (state_.held_down_at(now)) {
+    return "nothing urgent: the active cluster serves; automatic failover is held down until " +
+           format_time(state_.hold_down_until) + " after the last transition (haesctl ack re-arms it now)";
   }
   return "nothing: the active cluster serves and automatic failover is armed";
 }

@@ -107,10 +107,7 @@ ClusterObservation judge_cluster(std::string name, std::vector<NodeObservation> 
     return c;
   }
   c.health = best;
-  c.reason = std::string(to_string(best)) + " (reported by " + of + ")";
-  if (best == Health::kRed) {
-    c.reason = "the cluster reports red: a primary shard is unassigned (reported by " + of + ")";
-  }
+  c.reason = best == Health::kRed ? "a primary shard is unassigned, reported by " + of : "reported by " + of;
   if (!failures.empty()) {
     c.reason += "; not answering: " + failures;
   }
