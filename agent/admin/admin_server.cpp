@@ -145,7 +145,7 @@ asio::awaitable<void> AdminServer::serve(stream::socket socket) {
     if (line.find_first_not_of(" \t") == std::string::npos && !ec) {
       continue;
     }
-    Reply r = table_.run(line, peer);
+    Reply r = co_await table_.run_async(line, peer);
     std::string out = render_reply(r, r.as_json);
     boost::system::error_code wec;
     co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, wec));

@@ -58,20 +58,65 @@ std::string CommandTable::help_text() const {
   return s;
 }
 
-Reply CommandTable::run(std::string_view line, const Peer& peer) const {
+std::variant<Reply, Parsed> CommandTable::parse(std::string_view line) const {
   std::string err;
   auto words = split_words(line, &err);
   if (!words) {
     return Reply::error("usage", err);
   }
-  Reply r = run_words(*words, peer);
-  for (const auto& w : *words) {
-    r.as_json = r.as_json || w == "--json";
+  auto r = parse_words(*words);
+  if (auto* reply = std::get_if<Reply>(&r)) {
+    for (const auto& w : *words) {
+      reply->as_json = reply->as_json || w == "--json";
+    }
   }
   return r;
 }
 
-Reply CommandTable::run_words(const std::vector<std::string>& wordv, const Peer& peer) const {
+Reply CommandTable::run(std::string_view line, const Peer& peer) const {
+  auto parsed = parse(line);
+  if (auto* reply = std::get_if<Reply>(&parsed)) {
+    return *reply;
+  }
+  auto& p = std::get<Parsed>(parsed);
+  Reply r;
+  try {
+    if (!p.spec->handler) {
+      r = Reply::error("internal", "'" + p.spec->words[0] + "' runs only on the admin socket");
+    } else {
+      r = p.spec->handler(p.args, peer);
+    }
+  } catch (const std::exception& e) {
+    r = Reply::error("internal", std::string("internal error while running '") + p.spec->words[0] + "': " + e.what());
+  }
+  r.as_json = p.args.json;
+  return r;
+}
+
+boost::asio::awaitable<Reply> CommandTable::run_async(std::string_view line, Peer peer) const {
+  auto parsed = parse(line);
+  if (auto* reply = std::get_if<Reply>(&parsed)) {
+    co_return *reply;
+  }
+  auto p = std::get<Parsed>(std::move(parsed));
+  if (!p.spec->async_handler) {
+    co_return run(line, peer);
+  }
+  Reply r;
+  std::string failure;
+  try {
+    r = co_await p.spec->async_handler(p.args, peer);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    r = Reply::error("internal", "internal error while running '" + p.spec->words[0] + "': " + failure);
+  }
+  r.as_json = p.args.json;
+  co_return r;
+}
+
+std::variant<Reply, Parsed> CommandTable::parse_words(const std::vector<std::string>& wordv) const {
   const auto* words = &wordv;
   if (words->empty()) {
     return Reply::error("usage", "empty command; try 'help'");
@@ -137,12 +182,7 @@ Reply CommandTable::run_words(const std::vector<std::string>& wordv, const Peer&
     return Reply::error("usage", "unexpected argument '" + args.positional[best->max_positional] +
                                      "'; usage: " + best->usage);
   }
-  try {
-    Reply r = best->handler(args, peer);
-    return r;
-  } catch (const std::exception& e) {
-    return Reply::error("internal", std::string("internal error while running '") + best->words[0] + "': " + e.what());
-  }
+  return Parsed{best, std::move(args)};
 }
 
 std::string render_reply(const Reply& reply, bool json) {

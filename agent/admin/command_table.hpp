@@ -6,13 +6,17 @@
 //
 // Request: one line, words separated by spaces, "double quotes" group words
 // (\" and \\ escape inside them). Every command accepts --json.
+#include <utility>  // before Asio 1.74 awaitable.hpp
+
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 namespace haes::admin {
@@ -66,6 +70,15 @@ struct CommandSpec {
   size_t max_positional = 0;
   bool mutates = false;             // audited: logged and journaled by the handler
   std::function<Reply(const Args&, const Peer&)> handler;
+  // For commands that wait on I/O (a sync, a switchover): runs as a
+  // coroutine on the admin socket's executor; set instead of `handler`.
+  std::function<boost::asio::awaitable<Reply>(Args, Peer)> async_handler;
+};
+
+// A request line resolved against the table: the command and its arguments.
+struct Parsed {
+  const CommandSpec* spec = nullptr;
+  Args args;
 };
 
 class CommandTable {
@@ -74,11 +87,16 @@ class CommandTable {
   // Parses and runs one request line. Never throws: a handler's exception
   // becomes an "internal" error reply.
   Reply run(std::string_view line, const Peer& peer) const;
+  // Parses a line: a Parsed command, or the usage error Reply.
+  std::variant<Reply, Parsed> parse(std::string_view line) const;
+  // Runs a parsed command (the async ones included) and never throws.
+  boost::asio::awaitable<Reply> run_async(std::string_view line, Peer peer) const;
   const std::vector<CommandSpec>& commands() const { return commands_; }
+  std::vector<CommandSpec>& commands_mutable() { return commands_; }
   std::string help_text() const;
 
  private:
-  Reply run_words(const std::vector<std::string>& words, const Peer& peer) const;
+  std::variant<Reply, Parsed> parse_words(const std::vector<std::string>& words) const;
   std::vector<CommandSpec> commands_;
 };
 

@@ -59,6 +59,17 @@ Agent::Agent(Config config) : config_(std::move(config)), controller_(controller
                                             ++h->failed;
                                           }
                                         });
+  if (config_.sync) {
+    SyncHooks h;
+    h.state = [this]() -> const State& { return state_; };
+    h.round = [this]() -> const HealthRound* { return latest_round_ ? &*latest_round_ : nullptr; };
+    h.record = [this](const SyncPoint& p, uint64_t epoch) { return record_sync(p, epoch); };
+    h.journal = [this](Event e) { journal(std::move(e)); };
+    h.switch_roles = [this](const std::string& t, const std::string& k, const std::string& a, const std::string& r) {
+      return switch_roles(t, k, a, r);
+    };
+    sync_ = std::make_unique<SnapshotSync>(control_, config_, std::move(h));
+  }
   register_commands();
   refresh_control_metrics();
 
@@ -75,6 +86,9 @@ Agent::Agent(Config config) : config_(std::move(config)), controller_(controller
 Agent::~Agent() {
   if (monitor_) {
     monitor_->stop();
+  }
+  if (sync_) {
+    sync_->stop();
   }
   if (admin_) {
     admin_->stop();
@@ -190,6 +204,48 @@ bool Agent::apply(const Decision& d, std::string* error) {
   return true;
 }
 
+Result<void> Agent::record_sync(const SyncPoint& point, uint64_t epoch) {
+  if (state_.epoch != epoch) {
+    return Error{"roles_changed", "roles changed (epoch " + std::to_string(epoch) + " -> " +
+                                      std::to_string(state_.epoch) + ") before the sync point was recorded"};
+  }
+  State next = state_;
+  next.last_sync = point;
+  Decision d;
+  d.next = next;
+  std::string err;
+  if (!apply(d, &err)) {
+    return Error{"store_error", err};
+  }
+  return Ok{};
+}
+
+void Agent::journal(Event e) {
+  Decision d;
+  d.events.push_back(std::move(e));
+  apply(d, nullptr);
+}
+
+Result<std::string> Agent::switch_roles(const std::string& target, const std::string& kind, const std::string& actor,
+                                        const std::string& reason) {
+  Command c;
+  c.kind = kind == "failback" ? CommandKind::kFailback : CommandKind::kSwitchover;
+  c.target = kind == "failback" ? "" : target;
+  c.actor = actor;
+  c.reason = reason;
+  Decision d = controller_.on_command(state_, c, latest_round_ ? &*latest_round_ : nullptr, now_sys());
+  if (!d.ok) {
+    std::string err;
+    apply(d, &err);  // journals the refusal
+    return Error{d.code, d.reply};
+  }
+  std::string err;
+  if (!apply(d, &err)) {
+    return Error{"store_error", err};
+  }
+  return d.reply;
+}
+
 void Agent::on_round(const HealthRound& round) {
   log_round_changes(round);
   latest_round_ = round;
@@ -299,6 +355,12 @@ int Agent::run() {
   }
   spdlog::info("admin socket {} (mode {:04o})", config_.admin.socket, config_.admin.mode);
   monitor_->start();
+  if (sync_) {
+    sync_->start();
+    spdlog::info("snapshot sync every {} through repository {} ({}), indices {}", format_duration(config_.sync->interval),
+                 config_.sync->repository.name, config_.sync->repository.type,
+                 config_.sync->indices.empty() ? "*" : config_.sync->indices.front() + (config_.sync->indices.size() > 1 ? ",..." : ""));
+  }
   spdlog::info("haes-agent started: epoch {}, active {}, probing {} cluster(s) every {} (timeout {}), "
                "failover after {} bad rounds",
                state_.epoch, state_.active.empty() ? "none" : state_.active, config_.clusters.size(),
@@ -309,6 +371,9 @@ int Agent::run() {
     if (!ec) {
       spdlog::info("signal {} received, stopping", sig);
       monitor_->stop();
+      if (sync_) {
+        sync_->stop();
+      }
       admin_->stop();
       control_.stop();
     }
@@ -417,6 +482,36 @@ void Agent::refresh_control_metrics() {
     m.sample("haes_hook_runs_total", {{"result", "ok"}}, static_cast<double>(h->ok));
     m.sample("haes_hook_runs_total", {{"result", "failed"}}, static_cast<double>(h->failed));
     m.sample("haes_hook_runs_total", {{"result", "timeout"}}, static_cast<double>(h->timeout));
+  }
+  if (sync_) {
+    const SyncStatus& st = sync_->status();
+    m.sample("haes_sync_runs_total", {{"result", "ok"}}, static_cast<double>(st.runs_ok));
+    m.sample("haes_sync_runs_total", {{"result", "failed"}}, static_cast<double>(st.runs_failed));
+    m.sample("haes_sync_running", {}, st.step.empty() ? 0 : 1);
+    m.sample("haes_sync_last_success_timestamp_seconds", {},
+             static_cast<double>(to_unix_ms(st.last_ok_at)) / 1000.0);
+    double age = -1;
+    const SyncPoint& sp = state_.last_sync;
+    if (!sp.snapshot.empty() && sp.target != state_.active) {
+      age = std::chrono::duration<double>(now - sp.started_at).count();
+    }
+    m.sample("haes_sync_passive_data_age_seconds", {}, age);
+    m.sample("haes_sync_duration_seconds", {{"phase", "snapshot"}},
+             std::chrono::duration<double>(st.last_snapshot_took).count());
+    m.sample("haes_sync_duration_seconds", {{"phase", "restore"}},
+             std::chrono::duration<double>(st.last_restore_took).count());
+    m.sample("haes_sync_duration_seconds", {{"phase", "total"}},
+             std::chrono::duration<double>(st.last_sync_took).count());
+    m.sample("haes_sync_snapshots_deleted_total", {}, static_cast<double>(st.snapshots_deleted));
+    for (const auto& c : config_.clusters) {
+      auto it = st.repository.find(c.name);
+      m.sample("haes_sync_repository_ok", {{"cluster", c.name}},
+               it != st.repository.end() && it->second.rfind("error", 0) != 0 ? 1 : 0);
+    }
+    m.sample("haes_sync_dangers", {}, static_cast<double>(st.dangers.size()));
+    m.sample("haes_switchover_write_block_seconds", {},
+             st.last_write_block ? std::chrono::duration<double>(*st.last_write_block).count() : -1.0);
+    m.sample("haes_verify_restore_ok", {}, st.last_verify_ok ? (*st.last_verify_ok ? 1 : 0) : -1);
   }
   *control_metrics_.lock() = m.take();
 }

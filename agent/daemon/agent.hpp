@@ -32,6 +32,7 @@
 #include "monitor/monitor.hpp"
 #include "spoe/server.hpp"
 #include "store/state_store.hpp"
+#include "sync/snapshot_sync.hpp"
 #include "verdict/verdict.hpp"
 
 namespace haes {
@@ -65,6 +66,13 @@ class Agent {
   admin::Reply status(const admin::Args& args);
   admin::Reply events(const admin::Args& args);
   std::string next_step_hint() const;
+  // SnapshotSync's hooks.
+  Result<void> record_sync(const SyncPoint& point, uint64_t epoch);
+  Result<std::string> switch_roles(const std::string& target, const std::string& kind, const std::string& actor,
+                                   const std::string& reason);
+  void journal(Event e);
+  std::string sync_status_text(nlohmann::json* j) const;
+  boost::asio::awaitable<admin::Reply> planned(CommandKind kind, admin::Args args, admin::Peer peer);
 
   Config config_;
   boost::asio::io_context control_;
@@ -82,6 +90,7 @@ class Agent {
   std::optional<HealthRound> latest_round_;
   std::unique_ptr<HealthMonitor> monitor_;
   std::unique_ptr<HookRunner> hooks_;
+  std::unique_ptr<SnapshotSync> sync_;  // when sync: is configured
   admin::CommandTable commands_;
   std::unique_ptr<admin::AdminServer> admin_;
 

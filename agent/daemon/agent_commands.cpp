@@ -25,6 +25,33 @@ nlohmann::json event_json(const Event& e) {
 
 }  // namespace
 
+boost::asio::awaitable<admin::Reply> Agent::planned(CommandKind kind, admin::Args a, admin::Peer peer) {
+  const std::string name(to_string(kind));
+  std::string target = kind == CommandKind::kFailback ? config_.preferred : a.get("--to");
+  if (target.empty()) {
+    ++command_results_[name + "/usage"];
+    co_return admin::Reply::error("usage", name + " needs --to CLUSTER; usage: " + name + " --to CLUSTER");
+  }
+  if (!config_.find_cluster(target)) {
+    ++command_results_[name + "/usage"];
+    co_return admin::Reply::error("usage", "unknown cluster '" + target + "'");
+  }
+  const bool dry = a.has("--dry-run");
+  spdlog::info("admin: {} ran '{} {}{}' (planned, with a final sync)", peer.actor(), name, target, dry ? " --dry-run" : "");
+  auto r = co_await sync_->planned_switch(target, name, peer.actor(), a.get("--reason"), dry);
+  if (!r) {
+    ++command_results_[name + "/refused"];
+    refresh_control_metrics();
+    co_return admin::Reply::error(r.error().code, r.error().message);
+  }
+  ++command_results_[name + (dry ? "/dry_run" : "/ok")];
+  refresh_control_metrics();
+  admin::Reply out;
+  out.text = *r;
+  out.json = {{"ok", true}, {"reply", *r}, {"dry_run", dry}, {"epoch", state_.epoch}, {"active", state_.active}};
+  co_return out;
+}
+
 void Agent::register_commands() {
   using admin::Args;
   using admin::CommandSpec;
@@ -38,10 +65,24 @@ void Agent::register_commands() {
                             "make the preferred cluster active again (it must be green or yellow)",
                             {kReason, kDryRun}, 0, true,
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kFailback, a, p); }});
+  if (sync_) {
+    commands_.commands_mutable().back().handler = nullptr;
+    commands_.commands_mutable().back().async_handler = [this](Args a, Peer p) {
+      return planned(CommandKind::kFailback, std::move(a), std::move(p));
+    };
+    commands_.commands_mutable().back().help += " — with sync: blocks writes, final snapshot and restore first (no loss)";
+  }
   commands_.add(CommandSpec{{"switchover"}, "switchover --to CLUSTER [--reason TEXT] [--dry-run]",
                             "planned move of the active role (CLUSTER must be green or yellow)",
                             {{"--to", true, "target cluster"}, kReason, kDryRun}, 0, true,
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kSwitchover, a, p); }});
+  if (sync_) {
+    commands_.commands_mutable().back().handler = nullptr;
+    commands_.commands_mutable().back().async_handler = [this](Args a, Peer p) {
+      return planned(CommandKind::kSwitchover, std::move(a), std::move(p));
+    };
+    commands_.commands_mutable().back().help += " — with sync: blocks writes, final snapshot and restore first (no loss)";
+  }
   commands_.add(CommandSpec{{"failover"}, "failover --to CLUSTER [--force] [--reason TEXT] [--dry-run]",
                             "emergency move; --force skips the health check of CLUSTER",
                             {{"--to", true, "target cluster"}, {"--force", false, "skip the health check"}, kReason,
@@ -56,6 +97,44 @@ void Agent::register_commands() {
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kResume, a, p); }});
   commands_.add(CommandSpec{{"ack"}, "ack [--dry-run]", "end the hold-down after a transition early", {kDryRun}, 0,
                             true, [this](const Args& a, const Peer& p) { return command(CommandKind::kAck, a, p); }});
+  auto not_configured = [] {
+    return admin::Reply::error("sync_off", "snapshot sync is not configured (no sync: section; docs/sync.md)");
+  };
+  CommandSpec sync_now{{"sync", "now"}, "sync now", "run one snapshot sync now and wait for it", {}, 0, true, nullptr,
+                       nullptr};
+  sync_now.async_handler = [this, not_configured](Args, Peer p) -> boost::asio::awaitable<Reply> {
+    if (!sync_) {
+      co_return not_configured();
+    }
+    auto r = co_await sync_->sync_now(p.actor());
+    refresh_control_metrics();
+    if (!r) {
+      co_return Reply::error(r.error().code, "sync failed: " + r.error().message);
+    }
+    Reply out;
+    out.text = *r;
+    out.json = {{"ok", true}, {"reply", *r}};
+    co_return out;
+  };
+  commands_.add(std::move(sync_now));
+  CommandSpec verify{{"verify-restore"}, "verify-restore",
+                     "restore the last synced snapshot under scratch names on the passive cluster and compare counts",
+                     {}, 0, true, nullptr, nullptr};
+  verify.async_handler = [this, not_configured](Args, Peer p) -> boost::asio::awaitable<Reply> {
+    if (!sync_) {
+      co_return not_configured();
+    }
+    auto r = co_await sync_->verify_restore(p.actor());
+    refresh_control_metrics();
+    if (!r) {
+      co_return Reply::error(r.error().code, r.error().message);
+    }
+    Reply out;
+    out.text = *r;
+    out.json = {{"ok", true}, {"reply", *r}};
+    co_return out;
+  };
+  commands_.add(std::move(verify));
   commands_.add(CommandSpec{{"show", "config"}, "show config", "the effective configuration (holds no secret)", {}, 0,
                             false, [this](const Args&, const Peer&) {
                               Reply r;
@@ -245,7 +324,8 @@ admin::Reply Agent::status(const admin::Args&) {
   t += "store: " + store_->describe() + "\n";
   t += "health_round: " + (round ? std::to_string(round->seq) + " at " + format_time(round->at) : "none yet") + "\n";
   t += "# sync\n";
-  t += std::string("sync: ") + (config_.sync ? "configured but not implemented in this version (see README)" : "not configured") + "\n";
+  nlohmann::json jsync;
+  t += sync_status_text(&jsync);
   t += "# next\n";
   std::string hint = next_step_hint();
   t += "next_step: " + hint;
@@ -265,11 +345,92 @@ admin::Reply Agent::status(const admin::Args&) {
        {"clusters", jclusters},
        {"store", store_->describe()},
        {"health_round", round ? round->seq : 0},
+       {"sync", jsync},
        {"next_step", hint}};
   admin::Reply r;
   r.text = std::move(t);
   r.json = std::move(j);
   return r;
+}
+
+std::string Agent::sync_status_text(nlohmann::json* j) const {
+  if (!sync_) {
+    *j = {{"configured", false}};
+    return "sync: not configured\n";
+  }
+  const SysTime now = now_sys();
+  const SyncStatus& st = sync_->status();
+  const SyncPoint& sp = state_.last_sync;
+  std::string passive;
+  for (const auto& c : config_.clusters) {
+    if (c.name != state_.active) {
+      passive = c.name;
+      break;
+    }
+  }
+  std::string t;
+  auto secs = [](Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); };
+  t += "sync: every " + format_duration(config_.sync->interval) + ", repository " + config_.sync->repository.name + " (" +
+       config_.sync->repository.type + ")\n";
+  t += "running: " + (st.step.empty() ? std::string("no") : st.operation + ": " + st.step + " since " + format_time(st.step_since)) + "\n";
+  if (sp.snapshot.empty()) {
+    t += "last_synced_snapshot: none yet\n";
+  } else {
+    t += "last_synced_snapshot: " + sp.snapshot + " from " + sp.source + " to " + sp.target + ", started " +
+         format_time(sp.started_at) + ", restored " + format_time(sp.finished_at) + "\n";
+  }
+  int64_t rpo = -1;
+  if (!sp.snapshot.empty() && sp.target == passive) {
+    rpo = secs(now - sp.started_at);
+    t += "passive_data_age_seconds: " + std::to_string(rpo) + " (RPO if " + state_.active +
+         " failed now: writes since " + format_time(sp.started_at) + " would be missing on " + passive + ")\n";
+  } else {
+    t += "passive_data_age_seconds: unknown (" + passive + " has not received a sync" +
+         (sp.snapshot.empty() ? "" : " since the roles changed") + ")\n";
+  }
+  t += "last_result: " + (st.last_result.empty() ? std::string("none yet") : st.last_result) +
+       (st.last_result.empty() ? "" : " at " + format_time(st.last_attempt_at)) + "\n";
+  if (!st.last_error.empty()) {
+    t += "last_error: " + st.last_error + " (at " + format_time(st.last_error_at) + ")\n";
+  }
+  t += "last_durations: snapshot " + format_duration(st.last_snapshot_took) + ", restore " +
+       format_duration(st.last_restore_took) + ", total " + format_duration(st.last_sync_took) + "\n";
+  t += "next_sync: " + format_time(st.next_at) + "\n";
+  for (const auto& [cluster, what] : st.repository) {
+    t += "repository_" + cluster + ": " + what + "\n";
+  }
+  for (const auto& d : st.dangers) {
+    t += "DANGER: " + d + "\n";
+  }
+  if (st.last_verify_ok) {
+    t += "last_verify_restore: " + st.last_verify + " (at " + format_time(st.last_verify_at) + ")\n";
+  }
+  if (st.last_write_block) {
+    t += "last_switchover_write_block: " + format_duration(*st.last_write_block) + "\n";
+  }
+  *j = {{"configured", true},
+        {"running", st.step.empty() ? "" : st.operation + ": " + st.step},
+        {"last_synced_snapshot", sp.snapshot},
+        {"source", sp.source},
+        {"target", sp.target},
+        {"started_at", sp.snapshot.empty() ? "" : format_time(sp.started_at)},
+        {"finished_at", sp.snapshot.empty() ? "" : format_time(sp.finished_at)},
+        {"passive_data_age_seconds", rpo},
+        {"last_result", st.last_result},
+        {"last_error", st.last_error},
+        {"last_snapshot", st.last_snapshot},
+        {"snapshot_ms", std::chrono::duration_cast<std::chrono::milliseconds>(st.last_snapshot_took).count()},
+        {"restore_ms", std::chrono::duration_cast<std::chrono::milliseconds>(st.last_restore_took).count()},
+        {"total_ms", std::chrono::duration_cast<std::chrono::milliseconds>(st.last_sync_took).count()},
+        {"runs_ok", st.runs_ok},
+        {"runs_failed", st.runs_failed},
+        {"snapshots_deleted", st.snapshots_deleted},
+        {"repository", st.repository},
+        {"dangers", st.dangers},
+        {"last_verify", st.last_verify},
+        {"last_verify_ok", st.last_verify_ok ? nlohmann::json(*st.last_verify_ok) : nlohmann::json()},
+        {"last_write_block_ms", st.last_write_block ? std::chrono::duration_cast<std::chrono::milliseconds>(*st.last_write_block).count() : -1}};
+  return t;
 }
 
 admin::Reply Agent::events(const admin::Args& a) {

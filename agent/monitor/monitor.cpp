@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "es/cluster_client.hpp"
 #include "monitor/judge.hpp"
 
 namespace haes {
@@ -17,36 +18,10 @@ namespace asio = boost::asio;
 HealthMonitor::HealthMonitor(asio::io_context& ctx, const Config& config, RoundCallback on_round)
     : ctx_(ctx), config_(config), on_round_(std::move(on_round)), stopped_(std::make_shared<bool>(false)) {
   for (const auto& c : config_.clusters) {
-    std::shared_ptr<es::TlsContext> tls;
-    bool any_https = false;
-    for (const auto& n : c.nodes) {
-      any_https = any_https || n.url.https;
-    }
-    if (any_https) {
-      auto t = es::make_tls_context(c.tls);
-      if (!t) {
-        throw std::runtime_error("cluster " + c.name + ": " + t.error().message);
-      }
-      tls = *t;
-      if (c.tls.insecure) {
-        spdlog::warn("cluster {}: tls.insecure is set: certificates are NOT verified; anyone on the path "
-                     "can impersonate this cluster. Set tls.ca_file instead.",
-                     c.name);
-      }
-    }
-    auto auth = es::authorization_header(c.auth);
-    if (!auth) {
-      throw std::runtime_error("cluster " + c.name + ": " + auth.error().message);
-    }
-    for (const auto& n : c.nodes) {
-      es::NodeClientOptions o;
-      o.url = n.url;
-      o.tls = tls;
-      o.server_name = c.tls.server_name;
-      o.authorization = *auth;
-      o.timeout = config_.failover.timeout;
-      o.max_body_bytes = 1024 * 1024;
-      targets_.push_back(Target{c.name, n.name, std::make_unique<es::NodeClient>(ctx_.get_executor(), o), ""});
+    auto options = es::node_options(c, config_.failover.timeout, 1024 * 1024, /*warn_insecure=*/true);
+    for (size_t k = 0; k < c.nodes.size(); ++k) {
+      targets_.push_back(Target{c.name, c.nodes[k].name,
+                                std::make_unique<es::NodeClient>(ctx_.get_executor(), std::move(options[k])), ""});
     }
   }
 }

@@ -358,6 +358,12 @@ class SnapshotService:
                 replicas = int(overrides.get("index.number_of_replicas", overrides.get("number_of_replicas", meta["replicas"])))
                 idx = Index(target, new_uuid(), [Shard(i, ups[i % len(ups)]) for i in range(meta["shards"])],
                             replicas, hidden=meta.get("hidden", False))
+                # Index blocks are index settings: restored with the index (as
+                # ES does), unless index_settings overrides them.
+                idx.blocks = dict(meta.get("blocks") or {})
+                for key, block in (("index.blocks.write", "write"), ("index.blocks.read_only", "read_only")):
+                    if key in overrides:
+                        idx.blocks[block] = str(overrides[key]).lower() == "true"
                 if include_aliases:
                     idx.aliases = dict(meta.get("aliases") or {})
                 elif existing is not None:

@@ -219,3 +219,23 @@ def test_delete_snapshot_keeps_what_others_reference(pair):
     register(dc2, readonly=True)
     dc2.ok("POST", "/_snapshot/haes/s2/_restore?wait_for_completion=true", {})
     assert dc2.count("logs") == 30
+
+
+def test_restore_carries_index_blocks_unless_index_settings_override_them(pair):
+    # index.blocks.write is an index setting: a snapshot taken while writes
+    # are blocked restores a blocked index (ES restore API: index_settings
+    # overrides settings of the restored index).
+    dc1, dc2 = pair
+    dc1.create_index("orders", shards=1, replicas=0)
+    dc1.bulk_index("orders", {1: {"n": 1}})
+    register(dc1)
+    register(dc2, readonly=True)
+    dc1.ok("PUT", "/orders/_settings", {"index.blocks.write": True})
+    assert snapshot(dc1, "blocked", {"indices": "orders"})[0] == 200
+    dc2.ok("POST", "/_snapshot/haes/blocked/_restore?wait_for_completion=true", {"indices": "orders"})
+    status, out = dc2.es("PUT", "/orders/_doc/2", {"n": 2})
+    assert status == 403 and out["error"]["type"] == "cluster_block_exception"
+    dc2.ok("POST", "/orders/_close")
+    dc2.ok("POST", "/_snapshot/haes/blocked/_restore?wait_for_completion=true",
+           {"indices": "orders", "index_settings": {"index.blocks.write": False}})
+    wait_for(lambda: dc2.es("PUT", "/orders/_doc/2", {"n": 2})[0] in (200, 201), 10, what="write accepted")

@@ -84,7 +84,7 @@ class Bed:
     def metric(self, name: str, **labels) -> Optional[float]:
         _, body = self.agent.health("/metrics")
         want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        pat = re.compile(re.escape(name) + (r"\{" + re.escape(want) + r"\}" if want else "") + r" (\S+)$", re.M)
+        pat = re.compile("^" + re.escape(name) + (r"\{" + re.escape(want) + r"\}" if want else "") + r" (\S+)$", re.M)
         m = pat.search(body)
         return float(m.group(1)) if m else None
 

@@ -1,0 +1,242 @@
+"""Issue 5 end to end: two essim clusters sharing a repository root, the
+agent with sync configured, real HAProxy in front. Documents are written and
+counted THROUGH HAProxy, as clients would."""
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+from haestest.bed import Bed
+from haestest.essim import http
+from haestest.proc import wait_for
+
+SYNC = {"sync": {"interval": "1h", "indices": ["orders*"],
+                 "repository": {"name": "haes", "type": "fs", "settings": {"location": "shared"}},
+                 "retention": {"keep": 3}}}
+
+
+def start(procs, tmp_path, sync=None, **kw):
+    cfg = json.loads(json.dumps(SYNC))
+    for k, v in (sync or {}).items():
+        cfg["sync"][k] = v
+    bed = Bed.start(procs, tmp_path, nodes=3, agent_extra=cfg, **kw)
+    if bed.hap:
+        bed.hap.wait_servers("es_dc1", "UP")
+    # The first scheduled sync runs a few seconds after start.
+    bed.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first sync")
+    return bed
+
+
+def via(bed, method, path, body=None):
+    return http(method, bed.hap.url + path, body)
+
+
+def write_docs(bed, ids, index="orders"):
+    lines = []
+    for i in ids:
+        lines += [json.dumps({"index": {"_index": index, "_id": str(i)}}), json.dumps({"n": i})]
+    status, out = via(bed, "POST", "/_bulk?refresh=true", "\n".join(lines) + "\n")
+    assert status == 200 and out["errors"] is False, (status, out)
+
+
+def count_via(bed, index="orders"):
+    status, out = via(bed, "GET", f"/{index}/_count")
+    assert status == 200, (status, out)
+    return out["count"]
+
+
+def sync_now(bed):
+    r = bed.agent.haesctl("sync", "now", timeout=120)
+    return r
+
+
+def test_writes_through_haproxy_reach_dc2_after_one_sync(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    status, _ = via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 2, "number_of_replicas": 1}})
+    assert status == 200
+    write_docs(bed, range(100))
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert "synced 1 index(es) from dc1 to dc2" in r.stdout
+    assert bed.dc2.count("orders") == 100
+    s = bed.status()["sync"]
+    assert s["last_result"] == "ok" and s["source"] == "dc1" and s["target"] == "dc2"
+    assert s["last_synced_snapshot"].startswith("haes-e1-") and s["last_synced_snapshot"].endswith("-dc1")
+    assert 0 <= s["passive_data_age_seconds"] < 60
+    assert s["repository"] == {"dc1": "writer", "dc2": "readonly"}
+    text = bed.agent.haesctl("status").stdout
+    assert "passive_data_age_seconds:" in text and "RPO if dc1 failed now" in text
+    assert bed.metric("haes_sync_runs_total", result="ok") >= 1
+    assert 0 <= bed.metric("haes_sync_passive_data_age_seconds") < 60
+    assert any(e["kind"] == "sync" and "dc1 to dc2" in e["message"] for e in bed.events())
+    # The passive side's registration is read-only: it can never write the repository.
+    status, out = bed.dc2.es("PUT", "/_snapshot/haes/rogue?wait_for_completion=true", {"indices": "orders"})
+    assert status == 500 and "readonly" in json.dumps(out)
+
+
+def test_failover_loses_only_what_came_after_the_sync_point_then_dc1_becomes_the_target(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    write_docs(bed, range(50))
+    assert sync_now(bed).returncode == 0
+    synced_at = bed.status()["sync"]["started_at"]
+    write_docs(bed, range(50, 70))  # after the sync point: will be lost
+    bed.dc1.force_red("orders")
+    bed.wait_traffic_on("dc2", timeout=15)
+    assert count_via(bed) == 50  # every document up to the sync point, through HAProxy
+    ev = [e for e in bed.events() if e["kind"] == "failover"][0]
+    s = bed.status()
+    assert s["sync"]["started_at"] == synced_at
+    # The RPO: dc2 is active now; the passive dc1 has not been synced from it.
+    assert s["sync"]["passive_data_age_seconds"] == -1
+    # dc1 red: the next sync refuses to restore into it, and says why.
+    r = sync_now(bed)
+    assert r.returncode == 1 and "dc1 is red" in r.stdout
+    # dc1 healed: it becomes the restore target of dc2's snapshots.
+    bed.dc1.heal()
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green")
+    write_docs(bed, range(1000, 1010))  # lands on dc2
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert "from dc2 to dc1" in r.stdout
+    assert bed.dc1.count("orders") == 60
+    s = bed.status()["sync"]
+    assert s["repository"] == {"dc1": "readonly", "dc2": "writer"}
+    assert s["last_synced_snapshot"].startswith("haes-e2-") and s["passive_data_age_seconds"] >= 0
+    assert s["source"] == "dc2" and s["target"] == "dc1"
+
+
+def test_switchover_back_to_dc1_loses_no_acknowledged_write(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 2, "number_of_replicas": 1}})
+    write_docs(bed, range(200))
+    assert sync_now(bed).returncode == 0
+    acked, refused, stop = [], [], threading.Event()
+
+    def writer():
+        i = 10_000
+        while not stop.is_set():
+            status, _ = via(bed, "PUT", f"/orders/_doc/{i}?refresh=true", {"n": i})
+            (acked if status in (200, 201) else refused).append(i)
+            i += 1
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(1.0)
+    r = bed.agent.haesctl("switchover", "--to", "dc2", "--reason", "planned maintenance of dc1", timeout=120)
+    time.sleep(1.0)
+    stop.set()
+    t.join()
+    assert r.returncode == 0, r.stdout
+    assert "without loss" in r.stdout and "writes were unavailable for" in r.stdout
+    bed.wait_traffic_on("dc2")
+    assert len(acked) > 20 and refused, (len(acked), len(refused))  # writes ran on both sides of the switch
+    assert count_via(bed) == 200 + len(acked)  # every acknowledged write is on dc2
+    status, _ = via(bed, "PUT", "/orders/_doc/x?refresh=true", {"n": 1})
+    assert status in (200, 201)  # the new active cluster takes writes
+    s = bed.status()
+    assert (s["active"], s["fenced"]) == ("dc2", [])
+    assert s["sync"]["last_write_block_ms"] > 0
+    assert bed.metric("haes_switchover_write_block_seconds") > 0
+    assert any(e["kind"] == "switchover_sync" for e in bed.events())
+    # dc1 keeps its write block (stray writes fail loudly) until the next sync replaces its indices.
+    status, out = bed.dc1.es("PUT", "/orders/_doc/stray", {"n": 1})
+    assert status == 403 and out["error"]["type"] == "cluster_block_exception"
+    assert sync_now(bed).returncode == 0
+    assert bed.dc1.count("orders") == 200 + len(acked) + 1
+
+
+def test_a_failed_switchover_rolls_back_with_writes_unblocked(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    write_docs(bed, range(10))
+    assert sync_now(bed).returncode == 0
+    bed.dc2.fail_next_restore()
+    r = bed.agent.haesctl("switchover", "--to", "dc2", timeout=120)
+    assert r.returncode == 1
+    assert "rolled back" in r.stdout and "dc1 stays active, its writes are unblocked" in r.stdout
+    s = bed.status()
+    assert (s["epoch"], s["active"]) == (1, "dc1")
+    status, _ = via(bed, "PUT", "/orders/_doc/after?refresh=true", {"n": 1})
+    assert status in (200, 201)
+    assert any(e["kind"] == "switchover_failed" for e in bed.events())
+
+
+def test_roles_change_during_a_sync_stops_it_before_the_new_active_cluster(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    bed.dc1.set_snapshot_speed(100_000)  # ~6 s: the snapshot is IN_PROGRESS long enough
+    bed.dc2.control("/counters/reset", {})
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", sync_now(bed)))
+    t.start()
+    bed.wait_status(lambda s: "snapshot" in s["sync"]["running"], what="the snapshot running")
+    r = bed.agent.haesctl("failover", "--to", "dc2", "--reason", "operator decision")
+    assert r.returncode == 0, r.stdout
+    t.join(60)
+    out = result["r"]
+    assert out.returncode == 1 and "roles changed" in out.stdout and "dc2 was not touched" in out.stdout
+    counters = bed.dc2.counters()["total"]
+    assert not any(k.startswith("snapshot.restore") or k.startswith("indices.close") for k in counters), counters
+    assert "orders" not in bed.dc2.state()["indices"]
+    assert any(e["kind"] == "sync_failed" and "roles changed" in e["message"] for e in bed.events())
+
+
+def test_failures_are_reported_and_retried(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"n": i} for i in range(5)})
+    # A restore whose shards cannot be allocated: HTTP 200, but failed shards.
+    bed.dc2.fail_next_restore()
+    r = sync_now(bed)
+    assert r.returncode == 1 and "shards failed" in r.stdout and "NOT usable" in r.stdout
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed" and "shards failed" in s["last_error"]
+    assert bed.metric("haes_sync_runs_total", result="failed") >= 1
+    # Retried: the next run succeeds and clears the error.
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 5 and bed.status()["sync"]["last_error"] == ""
+    # The active cluster red: no snapshot attempted, a clear reason.
+    bed.dc1.force_red("orders")
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "red")
+    r = sync_now(bed)
+    assert r.returncode == 1 and "active cluster dc1 is red" in r.stdout
+
+
+def test_missing_repository_without_registration_is_a_clear_error(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False, sync={"repository": {
+        "name": "haes", "type": "fs", "settings": {"location": "shared"}, "register": False}})
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed"
+    assert "repository haes on dc2" in s["last_error"] and "register it yourself" in s["last_error"]
+    assert "repository_missing_exception" in s["last_error"]
+    assert bed.metric("haes_sync_repository_ok", cluster="dc2") == 0
+    assert "last_error:" in bed.agent.haesctl("status").stdout
+
+
+def test_verify_restore_retention_and_slm_danger(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=2, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"n": i} for i in range(40)})
+    for _ in range(4):
+        assert sync_now(bed).returncode == 0
+    r = bed.agent.haesctl("verify-restore")
+    assert r.returncode == 0, r.stdout
+    assert "document counts match (orders=40)" in r.stdout
+    assert not [i for i in bed.dc2.state()["indices"] if i.startswith("haes-verify-")]
+    assert bed.metric("haes_verify_restore_ok") == 1
+    # retention.keep 3: the oldest of the (4 + the first scheduled) snapshots are gone.
+    snaps = [s["snapshot"] for s in bed.dc1.ok("GET", "/_snapshot/haes/_all")["snapshots"]]
+    assert len(snaps) == 3, snaps
+    assert bed.status()["sync"]["last_synced_snapshot"] in snaps
+    assert bed.metric("haes_sync_snapshots_deleted_total") >= 2
+    # An SLM policy on the passive cluster is reported as a danger.
+    bed.dc2.ok("PUT", "/_slm/policy/nightly", {"schedule": "0 30 1 * * ?", "name": "<n-{now/d}>",
+                                               "repository": "haes", "retention": {"expire_after": "30d"}})
+    assert sync_now(bed).returncode == 0
+    text = bed.agent.haesctl("status").stdout
+    assert "DANGER: SLM policies on the passive cluster dc2 (nightly)" in text
