@@ -64,12 +64,16 @@ def test_unreachable_is_reported_apart_from_red(procs, tmp_path):
     assert "unreachable" in ev["message"]
 
 
-def test_a_blip_does_not_fail_over(procs, tmp_path):
+@pytest.mark.parametrize("blip", ["failed_answers", "slow_answers"])
+def test_a_blip_does_not_fail_over(procs, tmp_path, blip):
     bed = Bed.start(procs, tmp_path)
     bed.hap.wait_servers("es_dc1", "UP")
     start_round = bed.status()["health_round"]
     for n in bed.dc1.node_names:
-        bed.dc1.fail_node(n, status=503)
+        if blip == "failed_answers":
+            bed.dc1.fail_node(n, status=503)
+        else:
+            bed.dc1.slow_node(n, ms=1500)  # beyond failover.timeout: probes time out
     time.sleep(1.2)  # at most two bad rounds
     for n in bed.dc1.node_names:
         bed.dc1.clear_node(n)

@@ -240,3 +240,30 @@ def test_verify_restore_retention_and_slm_danger(procs, tmp_path):
     assert sync_now(bed).returncode == 0
     text = bed.agent.haesctl("status").stdout
     assert "DANGER: SLM policies on the passive cluster dc2 (nightly)" in text
+
+
+def test_passive_cluster_down_mid_restore_is_reported_then_retried(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    bed.dc2.set_snapshot_speed(100_000)  # the restore copies for ~6 s
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", sync_now(bed)))
+    t.start()
+    bed.wait_status(lambda s: s["sync"]["running"].startswith("sync: restore"), timeout=30,
+                    what="the restore running")
+    for n in bed.dc2.node_names:
+        bed.dc2.stop_node(n)
+    t.join(90)
+    r = result["r"]
+    assert r.returncode == 1, r.stdout
+    assert "dc2" in r.stdout
+    assert bed.status()["sync"]["last_result"] == "failed"
+    for n in bed.dc2.node_names:
+        bed.dc2.start_node(n)
+    bed.dc2.set_snapshot_speed(10_000_000)
+    bed.wait_status(lambda s: s["clusters"][1]["health"] in ("green", "yellow"), what="dc2 back")
+    # The half-restored index may still be recovering (ES refuses to close it
+    # then, and the agent says so); a later sync succeeds.
+    wait_for(lambda: sync_now(bed).returncode == 0, 40, what="a successful sync after dc2 came back")
+    assert bed.dc2.count("orders") == 300
