@@ -53,6 +53,17 @@ boost::asio::awaitable<admin::Reply> Agent::planned(CommandKind kind, admin::Arg
 }
 
 void Agent::register_commands() {
+  // With sync configured, a planned move (the command just added) first
+  // syncs with writes blocked: see SnapshotSync::planned_switch.
+  auto planned_with_sync = [this](CommandKind kind) {
+    if (!sync_) {
+      return;
+    }
+    auto& spec = commands_.commands_mutable().back();
+    spec.handler = nullptr;
+    spec.async_handler = [this, kind](admin::Args a, admin::Peer p) { return planned(kind, std::move(a), std::move(p)); };
+    spec.help += " — with sync: blocks writes, final snapshot and restore first (no loss)";
+  };
   using admin::Args;
   using admin::CommandSpec;
   using admin::Peer;
@@ -65,24 +76,12 @@ void Agent::register_commands() {
                             "make the preferred cluster active again (it must be green or yellow)",
                             {kReason, kDryRun}, 0, true,
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kFailback, a, p); }});
-  if (sync_) {
-    commands_.commands_mutable().back().handler = nullptr;
-    commands_.commands_mutable().back().async_handler = [this](Args a, Peer p) {
-      return planned(CommandKind::kFailback, std::move(a), std::move(p));
-    };
-    commands_.commands_mutable().back().help += " — with sync: blocks writes, final snapshot and restore first (no loss)";
-  }
+  planned_with_sync(CommandKind::kFailback);
   commands_.add(CommandSpec{{"switchover"}, "switchover --to CLUSTER [--reason TEXT] [--dry-run]",
                             "planned move of the active role (CLUSTER must be green or yellow)",
                             {{"--to", true, "target cluster"}, kReason, kDryRun}, 0, true,
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kSwitchover, a, p); }});
-  if (sync_) {
-    commands_.commands_mutable().back().handler = nullptr;
-    commands_.commands_mutable().back().async_handler = [this](Args a, Peer p) {
-      return planned(CommandKind::kSwitchover, std::move(a), std::move(p));
-    };
-    commands_.commands_mutable().back().help += " — with sync: blocks writes, final snapshot and restore first (no loss)";
-  }
+  planned_with_sync(CommandKind::kSwitchover);
   commands_.add(CommandSpec{{"failover"}, "failover --to CLUSTER [--force] [--reason TEXT] [--dry-run]",
                             "emergency move; --force skips the health check of CLUSTER",
                             {{"--to", true, "target cluster"}, {"--force", false, "skip the health check"}, kReason,
