@@ -33,6 +33,8 @@ constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3, kBadReply = 4
 
 constexpr const char* kUsageText =
     "usage: haesctl [--socket PATH | --config FILE] [--timeout SECONDS] COMMAND [ARGS...]\n"
+    "  --timeout: how long to wait for the reply (default 15 s; 1 h for sync, switchover,\n"
+    "             failback and verify-restore, which wait on snapshots and restores)\n"
     "  try: haesctl status | haesctl help\n"
     "  socket: --socket, else $HAES_ADMIN_SOCKET, else admin.socket of --config, else /run/haes/admin.sock\n"
     "  exit: 0 done, 1 refused, 2 bad usage, 3 agent unreachable, 4 bad reply\n";
@@ -56,7 +58,7 @@ std::string quote(const std::string& w) {
 int main(int argc, char** argv) {
   std::string socket_path;
   std::string config_path;
-  double timeout_s = 15;
+  double timeout_s = -1;  // default: 15 s, or 1 h for commands that wait on a sync
   std::vector<std::string> words;
   int i = 1;
   for (; i < argc; ++i) {
@@ -95,6 +97,10 @@ int main(int argc, char** argv) {
   if (words.empty()) {
     std::cerr << "haesctl: no command\n" << kUsageText;
     return kUsage;
+  }
+  if (timeout_s < 0) {
+    const std::string& w = words[0];
+    timeout_s = (w == "sync" || w == "switchover" || w == "failback" || w == "verify-restore") ? 3600 : 15;
   }
   if (socket_path.empty()) {
     if (const char* env = std::getenv("HAES_ADMIN_SOCKET"); env && *env) {
