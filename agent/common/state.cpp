@@ -23,7 +23,8 @@ bool same_logical_state(const State& a, const State& b) {
   return a.epoch == b.epoch && a.active == b.active && a.fenced == b.fenced &&
          a.reason == b.reason && a.changed_at == b.changed_at && a.changed_by == b.changed_by &&
          same_pause(a.pause, b.pause) && a.hold_down_until == b.hold_down_until &&
-         same_sync(a.last_sync, b.last_sync);
+         same_sync(a.last_sync, b.last_sync) && a.write_block.cluster == b.write_block.cluster &&
+         a.write_block.since == b.write_block.since && a.write_block.by == b.write_block.by;
 }
 
 }  // namespace haes

@@ -31,6 +31,14 @@ struct SyncPoint {
   SysTime finished_at{};  // restore completed and verified usable
 };
 
+// Writes blocked by a planned switchover that has not ended (SnapshotSync);
+// cluster empty: none. Lets a restarted agent undo an interrupted switchover.
+struct WriteBlock {
+  std::string cluster;
+  SysTime since{};
+  std::string by;
+};
+
 struct State {
   uint64_t epoch = 0;                // +1 on every role change; 0: never initialised
   std::string active;                // the active cluster; empty: none may take traffic
@@ -41,6 +49,7 @@ struct State {
   PauseInfo pause;
   SysTime hold_down_until{};         // no automatic transition before this; ack clears it
   SyncPoint last_sync;
+  WriteBlock write_block;
 
   // Store bookkeeping, not part of the logical state: the revision this value
   // was read at, for compare-and-swap. 0: not stored yet.

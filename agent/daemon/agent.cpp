@@ -65,6 +65,17 @@ Agent::Agent(Config config) : config_(std::move(config)), controller_(controller
     h.round = [this]() -> const HealthRound* { return latest_round_ ? &*latest_round_ : nullptr; };
     h.record = [this](const SyncPoint& p, uint64_t epoch) { return record_sync(p, epoch); };
     h.journal = [this](Event e) { journal(std::move(e)); };
+    h.mark_write_block = [this](const WriteBlock& b) -> Result<void> {
+      State next = state_;
+      next.write_block = b;
+      Decision d;
+      d.next = next;
+      std::string err;
+      if (!apply(d, &err)) {
+        return Error{"store_error", err};
+      }
+      return Ok{};
+    };
     h.switch_roles = [this](const std::string& t, const std::string& k, const std::string& a, const std::string& r) {
       return switch_roles(t, k, a, r);
     };

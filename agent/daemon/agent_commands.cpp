@@ -404,6 +404,10 @@ std::string Agent::sync_status_text(nlohmann::json* j) const {
   if (st.last_verify_ok) {
     t += "last_verify_restore: " + st.last_verify + " (at " + format_time(st.last_verify_at) + ")\n";
   }
+  if (!state_.write_block.cluster.empty()) {
+    t += "writes_blocked: " + state_.write_block.cluster + " since " + format_time(state_.write_block.since) + " by " +
+         state_.write_block.by + " (a planned switchover in progress)\n";
+  }
   if (st.last_write_block) {
     t += "last_switchover_write_block: " + format_duration(*st.last_write_block) + "\n";
   }

@@ -59,6 +59,12 @@ void to_proto(const State& s, proto::State& p) {
   sync->set_epoch(s.last_sync.epoch);
   sync->set_started_at_ms(to_unix_ms(s.last_sync.started_at));
   sync->set_finished_at_ms(to_unix_ms(s.last_sync.finished_at));
+  if (!s.write_block.cluster.empty()) {
+    auto* wb = p.mutable_write_block();
+    wb->set_cluster(s.write_block.cluster);
+    wb->set_since_ms(to_unix_ms(s.write_block.since));
+    wb->set_by(s.write_block.by);
+  }
 }
 
 State from_proto(const proto::State& p) {
@@ -81,6 +87,9 @@ State from_proto(const proto::State& p) {
   s.last_sync.epoch = p.last_sync().epoch();
   s.last_sync.started_at = from_unix_ms(p.last_sync().started_at_ms());
   s.last_sync.finished_at = from_unix_ms(p.last_sync().finished_at_ms());
+  s.write_block.cluster = p.write_block().cluster();
+  s.write_block.since = from_unix_ms(p.write_block().since_ms());
+  s.write_block.by = p.write_block().by();
   return s;
 }
 

@@ -114,6 +114,7 @@ asio::awaitable<void> SnapshotSync::loop() {
   Duration first = std::max<Duration>(config_.failover.interval * 3, std::chrono::seconds(2));
   status_.next_at = now_sys() + first;
   wake_->expires_after(first);
+  co_await recover_write_block();
   while (!*stopped) {
     boost::system::error_code ec;
     co_await wake_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -121,6 +122,7 @@ asio::awaitable<void> SnapshotSync::loop() {
       co_return;
     }
     if (!busy_) {
+      co_await recover_write_block();
       auto r = co_await run_sync("sync");
       // Scheduled restore verification, after a successful sync.
       if (r && sync_.verify_restore_interval.count() > 0 && !busy_ &&
@@ -131,6 +133,35 @@ asio::awaitable<void> SnapshotSync::loop() {
     status_.next_at = now_sys() + sync_.interval;
     wake_->expires_after(sync_.interval);
   }
+}
+
+asio::awaitable<void> SnapshotSync::recover_write_block() {
+  const WriteBlock wb = hooks_.state().write_block;
+  if (wb.cluster.empty() || busy_) {
+    co_return;
+  }
+  const State& s = hooks_.state();
+  std::string msg;
+  if (wb.cluster == s.active) {
+    auto r = co_await set_write_block(wb.cluster, false);
+    if (!r) {
+      spdlog::error("a planned switchover by {} blocked writes on {} at {} and did not end (agent restart?); "
+                    "unblocking them failed: {} — will retry; or unblock by hand",
+                    wb.by, wb.cluster, format_time(wb.since), r.error().message);
+      co_return;
+    }
+    msg = "a planned switchover by " + wb.by + " blocked writes on " + wb.cluster + " at " + format_time(wb.since) +
+          " and never ended (agent restarted or crashed); " + wb.cluster + " is still active: writes unblocked";
+  } else {
+    msg = "a planned switchover by " + wb.by + " from " + wb.cluster + " ended without clearing its marker; " +
+          wb.cluster + " is passive and keeps its write block until the next sync";
+  }
+  if (auto c = hooks_.mark_write_block(WriteBlock{}); !c) {
+    spdlog::error("clearing the write-block marker: {}", c.error().message);
+    co_return;
+  }
+  spdlog::warn("{}", msg);
+  hooks_.journal(Event{0, now_sys(), s.epoch, "write_block_lifted", "sync", msg});
 }
 
 Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wanted) const {
@@ -533,6 +564,9 @@ asio::awaitable<Result<std::string>> SnapshotSync::planned_switch(std::string ta
   auto rollback = [&](Error e) -> asio::awaitable<Error> {
     step("rolling back: unblocking writes on " + p.source);
     auto u = co_await set_write_block(p.source, false);
+    if (u) {
+      (void)hooks_.mark_write_block(WriteBlock{});  // else kept: retried at the next sync
+    }
     Error out{e.code, kind + " to " + p.target + " rolled back: " + e.message + "; " + p.source + " stays active, " +
                           (u ? "its writes are unblocked" : "BUT UNBLOCKING ITS WRITES FAILED: " + u.error().message +
                                                                  " — unblock by hand: PUT /<indices>/_settings "
@@ -540,6 +574,12 @@ asio::awaitable<Result<std::string>> SnapshotSync::planned_switch(std::string ta
     fail(kind, actor, out);
     co_return out;
   };
+  // Stored before the block, so that a restarted agent can undo it.
+  if (auto m = hooks_.mark_write_block(WriteBlock{p.source, now_sys(), actor}); !m) {
+    Error e{m.error().code, kind + " to " + p.target + " not started: " + m.error().message};
+    fail(kind, actor, e);
+    co_return e;
+  }
   step("blocking writes on " + p.source);
   const auto blocked_at = std::chrono::steady_clock::now();
   spdlog::warn("{}: writes on {} are blocked from now until {} takes over", kind, p.source, p.target);
@@ -574,6 +614,7 @@ asio::awaitable<Result<std::string>> SnapshotSync::planned_switch(std::string ta
     co_return co_await rollback(sw.error());
   }
   const auto window = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - blocked_at);
+  (void)hooks_.mark_write_block(WriteBlock{});
   status_.last_write_block = window;
   SyncPoint sp{name, p.source, p.target, p.epoch, started_at, now_sys()};
   (void)hooks_.record(sp, hooks_.state().epoch);

@@ -38,6 +38,8 @@ struct SyncHooks {
   // Stores `point` as the last sync if the epoch is still `epoch`.
   std::function<Result<void>(const SyncPoint& point, uint64_t epoch)> record;
   std::function<void(Event)> journal;
+  // Stores (or, with an empty cluster, clears) the write-block marker.
+  std::function<Result<void>(const WriteBlock& block)> mark_write_block;
   // Makes `target` active as a planned move (kind: "switchover" or
   // "failback") through the controller and the store; returns its reply.
   std::function<Result<std::string>(const std::string& target, const std::string& kind, const std::string& actor,
@@ -115,6 +117,9 @@ class SnapshotSync {
   boost::asio::awaitable<Result<void>> set_write_block(const std::string& cluster, bool on);
   boost::asio::awaitable<void> retention(const Plan& p);
   boost::asio::awaitable<void> check_dangers(const Plan& p);
+  // Undoes what an interrupted planned switchover left: writes blocked on a
+  // cluster that is still active are unblocked; the marker is cleared.
+  boost::asio::awaitable<void> recover_write_block();
   void fail(const std::string& operation, const std::string& actor, const Error& e);
 
   boost::asio::io_context& ctx_;

@@ -267,3 +267,30 @@ def test_passive_cluster_down_mid_restore_is_reported_then_retried(procs, tmp_pa
     # then, and the agent says so); a later sync succeeds.
     wait_for(lambda: sync_now(bed).returncode == 0, 40, what="a successful sync after dc2 came back")
     assert bed.dc2.count("orders") == 300
+
+
+def test_kill9_mid_switchover_never_leaves_the_active_cluster_write_blocked(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    write_docs(bed, range(300))
+    status, _ = via(bed, "POST", "/_bulk?refresh=true",
+                    "".join(json.dumps({"index": {"_index": "orders", "_id": f"p{i}"}}) + "\n" +
+                            json.dumps({"pad": "x" * 2000}) + "\n" for i in range(300)))
+    assert status == 200
+    bed.dc1.set_snapshot_speed(100_000)  # the final snapshot runs for seconds
+    t = threading.Thread(target=lambda: bed.agent.haesctl("switchover", "--to", "dc2", timeout=120))
+    t.start()
+    bed.wait_status(lambda s: "snapshot" in s["sync"]["running"], what="the final snapshot running")
+    status, out = via(bed, "PUT", "/orders/_doc/during", {"n": 1})
+    assert status == 403  # writes are blocked on dc1 now
+    bed.agent.proc.kill9()
+    t.join(30)
+    bed.agent.start(procs)
+    # The restarted agent finds the marker: dc1 is still active, so it unblocks it.
+    wait_for(lambda: via(bed, "PUT", "/orders/_doc/after", {"n": 1})[0] in (200, 201), 20,
+             what="writes accepted on dc1 again")
+    s = bed.status()
+    assert (s["epoch"], s["active"]) == (1, "dc1")
+    ev = [e for e in bed.events() if e["kind"] == "write_block_lifted"]
+    assert ev and "dc1 is still active: writes unblocked" in ev[0]["message"]
+    assert "writes_blocked:" not in bed.agent.haesctl("status").stdout

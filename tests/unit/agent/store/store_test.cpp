@@ -50,6 +50,7 @@ class StoreTest : public ::testing::Test {
     s.hold_down_until = from_unix_ms(1'795'000'300'000);
     s.last_sync = {"haes-7-20261122", "dc1", "dc2", 6, from_unix_ms(1'794'999'000'000),
                    from_unix_ms(1'794'999'100'000)};
+    s.write_block = {"dc2", from_unix_ms(1'795'000'002'000), "operator bob"};
     return s;
   }
 
