@@ -88,3 +88,32 @@ def test_second_agent_on_the_same_state_refuses(procs, tmp_path):
     assert p.popen.wait(timeout=10) == 1
     assert "locked" in p.log() or "in use" in p.log(), p.log()
     assert bed.agent.haesctl("status").returncode == 0  # the first one is untouched
+
+
+def test_bad_bytes_on_the_admin_socket_get_clear_errors_and_change_nothing(procs, tmp_path):
+    import socket
+    bed = Bed.start(procs, tmp_path, haproxy=False)
+
+    def send(data: bytes) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(str(bed.agent.admin_socket))
+            s.sendall(data)
+            out = b""
+            while not out.endswith(b"\n\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            return out.decode("utf-8", "replace")
+
+    assert send(b"x" * 5000) == "error: bad command: request line longer than 4096 bytes\n\n"
+    junk = send(b"\x00\xff\xfe garbage \x01\n")
+    assert junk.startswith("error: bad command: unknown command") and junk.endswith("\n\n")
+    assert send(b'failover --to "dc2\n').startswith("error: bad command: unbalanced double quote")
+    # Several commands on one connection, each answered in turn.
+    two = send(b"help\nstatus --json\n")
+    assert two.endswith("\n\n") and "commands (every command also takes --json)" in two
+    s = bed.status()
+    assert (s["epoch"], s["active"]) == (1, "dc1")
+    assert bed.agent.proc.alive()
