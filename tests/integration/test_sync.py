@@ -294,3 +294,28 @@ def test_kill9_mid_switchover_never_leaves_the_active_cluster_write_blocked(proc
     ev = [e for e in bed.events() if e["kind"] == "write_block_lifted"]
     assert ev and "dc1 is still active: writes unblocked" in ev[0]["message"]
     assert "writes_blocked:" not in bed.agent.haesctl("status").stdout
+
+
+def test_a_snapshot_that_does_not_succeed_is_never_restored(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    bed.dc1.set_snapshot_speed(100_000)
+    bed.dc2.control("/counters/reset", {})
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", sync_now(bed)))
+    t.start()
+    s = bed.wait_status(lambda s: "snapshot" in s["sync"]["running"], what="the snapshot running")
+    name = s["sync"]["last_snapshot"]
+    # Someone deletes the running snapshot: ES aborts it.
+    bed.dc1.ok("DELETE", f"/_snapshot/haes/{name}")
+    t.join(60)
+    r = result["r"]
+    assert r.returncode == 1 and name in r.stdout, r.stdout
+    counters = bed.dc2.counters()["total"]
+    assert not any(k.startswith("snapshot.restore") for k in counters), counters
+    assert "orders" not in bed.dc2.state()["indices"]
+    bed.dc1.set_snapshot_speed(10_000_000)
+    r = sync_now(bed)  # retried: the next one succeeds
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 300
