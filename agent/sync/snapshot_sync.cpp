@@ -55,13 +55,18 @@ std::vector<std::string> string_list(const json& j) {
 }  // namespace
 
 // Marks the sync busy for one operation; clears the step at the end.
+// At shutdown the io_context destroys suspended coroutine frames after the
+// SnapshotSync is gone: then (stopped) the destructor touches nothing.
 class SnapshotSync::Busy {
  public:
-  Busy(SnapshotSync& s, std::string operation) : s_(s) {
+  Busy(SnapshotSync& s, std::string operation) : s_(s), stopped_(s.stopped_) {
     s_.busy_ = true;
     s_.status_.operation = std::move(operation);
   }
   ~Busy() {
+    if (*stopped_) {
+      return;
+    }
     s_.busy_ = false;
     s_.status_.step.clear();
     s_.status_.operation.clear();
@@ -69,6 +74,7 @@ class SnapshotSync::Busy {
 
  private:
   SnapshotSync& s_;
+  std::shared_ptr<bool> stopped_;
 };
 
 SnapshotSync::SnapshotSync(asio::io_context& ctx, const Config& config, SyncHooks hooks)
