@@ -194,9 +194,14 @@ bool Agent::apply(const Decision& d, std::string* error) {
     state_.revision = *rev;
     if (d.roles_changed) {
       ++transitions_[d.transition];
-      spdlog::warn("ROLE CHANGE ({}): epoch {} → {}, active {} → {}; {}", d.transition, old.epoch, state_.epoch,
+      std::string next_step;
+      if ((d.transition == "failover" || d.transition == "forced_failover") && !old.active.empty()) {
+        next_step = " — " + old.active + " is fenced: when it is healthy again and you are ready, haesctl " +
+                    (old.active == config_.preferred ? std::string("failback") : "switchover --to " + old.active);
+      }
+      spdlog::warn("ROLE CHANGE ({}): epoch {} → {}, active {} → {}; {}{}", d.transition, old.epoch, state_.epoch,
                    old.active.empty() ? "none" : old.active, state_.active.empty() ? "none" : state_.active,
-                   state_.reason);
+                   state_.reason, next_step);
       hooks_->submit(RoleChange{d.transition, old.active, state_.active, state_.epoch, state_.reason,
                                 state_.changed_by});
     }
