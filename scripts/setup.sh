@@ -17,6 +17,7 @@ PACKAGES=(
   haproxy etcd-server etcd-client
   # essim, integration tests, fidelity checks, benchmarks
   python3 python3-pytest python3-elasticsearch openssl curl wrk procps
+  systemd                           # systemd-analyze checks the shipped unit file
 )
 
 missing=()
