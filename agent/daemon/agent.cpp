@@ -65,16 +65,10 @@ Agent::Agent(Config config) : config_(std::move(config)), controller_(controller
     h.round = [this]() -> const HealthRound* { return latest_round_ ? &*latest_round_ : nullptr; };
     h.record = [this](const SyncPoint& p, uint64_t epoch) { return record_sync(p, epoch); };
     h.journal = [this](Event e) { journal(std::move(e)); };
-    h.mark_write_block = [this](const WriteBlock& b) -> Result<void> {
+    h.mark_write_block = [this](const WriteBlock& b) {
       State next = state_;
       next.write_block = b;
-      Decision d;
-      d.next = next;
-      std::string err;
-      if (!apply(d, &err)) {
-        return Error{"store_error", err};
-      }
-      return Ok{};
+      return store_state(next);
     };
     h.switch_roles = [this](const std::string& t, const std::string& k, const std::string& a, const std::string& r) {
       return switch_roles(t, k, a, r);
@@ -227,6 +221,10 @@ Result<void> Agent::record_sync(const SyncPoint& point, uint64_t epoch) {
   }
   State next = state_;
   next.last_sync = point;
+  return store_state(next);
+}
+
+Result<void> Agent::store_state(const State& next) {
   Decision d;
   d.next = next;
   std::string err;

@@ -71,6 +71,9 @@ class Agent {
   Result<std::string> switch_roles(const std::string& target, const std::string& kind, const std::string& actor,
                                    const std::string& reason);
   void journal(Event e);
+  // Persists a state change that is not a controller decision (sync point,
+  // write-block marker): CAS, then verdicts and metrics.
+  Result<void> store_state(const State& next);
   std::string sync_status_text(nlohmann::json* j) const;
   boost::asio::awaitable<admin::Reply> planned(CommandKind kind, admin::Args args, admin::Peer peer);
 
