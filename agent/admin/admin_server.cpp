@@ -117,8 +117,9 @@ asio::awaitable<void> AdminServer::serve(stream::socket socket) {
   Peer peer = peer_of(socket);
   asio::streambuf buf(4096);
   asio::steady_timer deadline(ctx_);
-  for (;;) {
-    boost::system::error_code ec;
+  // Every read and write gets 30 s; past it the socket is closed, which ends
+  // the pending operation. (Not while a command runs: it may wait on a sync.)
+  auto arm = [&] {
     deadline.expires_after(std::chrono::seconds(30));
     deadline.async_wait([&socket](const boost::system::error_code& e) {
       if (!e) {
@@ -126,12 +127,18 @@ asio::awaitable<void> AdminServer::serve(stream::socket socket) {
         socket.close(ignored);
       }
     });
+  };
+  for (;;) {
+    boost::system::error_code ec;
+    arm();
     co_await asio::async_read_until(socket, buf, '\n', asio::redirect_error(asio::use_awaitable, ec));
     deadline.cancel();
     std::string line;
     if (ec == asio::error::not_found) {
       std::string reply = render_reply(Reply::error("usage", "request line longer than 4096 bytes"), false);
+      arm();
       co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+      deadline.cancel();
       co_return;
     }
     if (ec && buf.size() == 0) {
@@ -148,7 +155,9 @@ asio::awaitable<void> AdminServer::serve(stream::socket socket) {
     Reply r = co_await table_.run_async(line, peer);
     std::string out = render_reply(r, r.as_json);
     boost::system::error_code wec;
+    arm();
     co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, wec));
+    deadline.cancel();
     if (wec || ec) {
       co_return;
     }

@@ -4,7 +4,8 @@
 // empty line (render_reply). The peer's uid/pid come from SO_PEERCRED and
 // name the actor in the journal. Runs on the executor it is given (the
 // agent's control thread), so handlers see the controller's state without
-// locks. Deadlines: 30 s to send a line, lines up to 4 KiB.
+// locks. Deadlines: 30 s to send a line and 30 s to take the reply; lines
+// up to 4 KiB.
 #include <utility>  // before Asio 1.74 awaitable.hpp, which uses std::exchange without it
 #include <cstdint>
 #include <memory>

@@ -27,6 +27,15 @@ std::string_view to_string(ProbeFailure f) {
   return "invalid";
 }
 
+const NodeObservation* ClusterObservation::find_node(std::string_view node) const {
+  for (const auto& n : nodes) {
+    if (n.name == node) {
+      return &n;
+    }
+  }
+  return nullptr;
+}
+
 const ClusterObservation* HealthRound::find(std::string_view cluster) const {
   for (const auto& c : clusters) {
     if (c.name == cluster) {

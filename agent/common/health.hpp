@@ -53,6 +53,7 @@ struct ClusterObservation {
   Health health = Health::kUnknown;  // the cluster's verdict, by the documented rule
   std::string reason;                // one line: why this verdict
   std::vector<NodeObservation> nodes;
+  const NodeObservation* find_node(std::string_view node) const;
 };
 
 // One probe round over every node of every cluster.

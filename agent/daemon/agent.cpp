@@ -276,14 +276,7 @@ void Agent::log_round_changes(const HealthRound& round) {
                   before ? " (was " + std::string(to_string(before->health)) + ")" : "", c.reason);
     }
     for (const auto& n : c.nodes) {
-      const NodeObservation* nb = nullptr;
-      if (before) {
-        for (const auto& x : before->nodes) {
-          if (x.name == n.name) {
-            nb = &x;
-          }
-        }
-      }
+      const NodeObservation* nb = before ? before->find_node(n.name) : nullptr;
       if (nb && nb->health != n.health) {
         spdlog::info("node {}/{} is {} (was {}){}", c.name, n.name, to_string(n.health), to_string(nb->health),
                      n.reason.empty() ? "" : ": " + n.reason);

@@ -76,6 +76,8 @@ class Agent {
   Result<void> store_state(const State& next);
   std::string sync_status_text(nlohmann::json* j) const;
   boost::asio::awaitable<admin::Reply> planned(CommandKind kind, admin::Args args, admin::Peer peer);
+  // `sync now` and `verify-restore`.
+  boost::asio::awaitable<admin::Reply> sync_command(bool verify, admin::Peer peer);
 
   Config config_;
   boost::asio::io_context control_;

@@ -52,6 +52,21 @@ boost::asio::awaitable<admin::Reply> Agent::planned(CommandKind kind, admin::Arg
   co_return out;
 }
 
+boost::asio::awaitable<admin::Reply> Agent::sync_command(bool verify, admin::Peer peer) {
+  if (!sync_) {
+    co_return admin::Reply::error("sync_off", "snapshot sync is not configured (no sync: section; docs/sync.md)");
+  }
+  auto r = verify ? co_await sync_->verify_restore(peer.actor()) : co_await sync_->sync_now(peer.actor());
+  refresh_control_metrics();
+  if (!r) {
+    co_return admin::Reply::error(r.error().code, (verify ? "" : "sync failed: ") + r.error().message);
+  }
+  admin::Reply out;
+  out.text = *r;
+  out.json = {{"ok", true}, {"reply", *r}};
+  co_return out;
+}
+
 void Agent::register_commands() {
   // With sync configured, a planned move (the command just added) first
   // syncs with writes blocked: see SnapshotSync::planned_switch.
@@ -96,43 +111,14 @@ void Agent::register_commands() {
                             [this](const Args& a, const Peer& p) { return command(CommandKind::kResume, a, p); }});
   commands_.add(CommandSpec{{"ack"}, "ack [--dry-run]", "end the hold-down after a transition early", {kDryRun}, 0,
                             true, [this](const Args& a, const Peer& p) { return command(CommandKind::kAck, a, p); }});
-  auto not_configured = [] {
-    return admin::Reply::error("sync_off", "snapshot sync is not configured (no sync: section; docs/sync.md)");
-  };
   CommandSpec sync_now{{"sync", "now"}, "sync now", "run one snapshot sync now and wait for it", {}, 0, true, nullptr,
                        nullptr};
-  sync_now.async_handler = [this, not_configured](Args, Peer p) -> boost::asio::awaitable<Reply> {
-    if (!sync_) {
-      co_return not_configured();
-    }
-    auto r = co_await sync_->sync_now(p.actor());
-    refresh_control_metrics();
-    if (!r) {
-      co_return Reply::error(r.error().code, "sync failed: " + r.error().message);
-    }
-    Reply out;
-    out.text = *r;
-    out.json = {{"ok", true}, {"reply", *r}};
-    co_return out;
-  };
+  sync_now.async_handler = [this](Args, Peer p) { return sync_command(false, std::move(p)); };
   commands_.add(std::move(sync_now));
   CommandSpec verify{{"verify-restore"}, "verify-restore",
                      "restore the last synced snapshot under scratch names on the passive cluster and compare counts",
                      {}, 0, true, nullptr, nullptr};
-  verify.async_handler = [this, not_configured](Args, Peer p) -> boost::asio::awaitable<Reply> {
-    if (!sync_) {
-      co_return not_configured();
-    }
-    auto r = co_await sync_->verify_restore(p.actor());
-    refresh_control_metrics();
-    if (!r) {
-      co_return Reply::error(r.error().code, r.error().message);
-    }
-    Reply out;
-    out.text = *r;
-    out.json = {{"ok", true}, {"reply", *r}};
-    co_return out;
-  };
+  verify.async_handler = [this](Args, Peer p) { return sync_command(true, std::move(p)); };
   commands_.add(std::move(verify));
   commands_.add(CommandSpec{{"show", "config"}, "show config", "the effective configuration (holds no secret)", {}, 0,
                             false, [this](const Args&, const Peer&) {
@@ -289,14 +275,7 @@ admin::Reply Agent::status(const admin::Args&) {
          (obs && !obs->reason.empty() ? " — " + obs->reason : "") + "\n";
     nlohmann::json jnodes = nlohmann::json::array();
     for (const auto& n : c.nodes) {
-      const NodeObservation* no = nullptr;
-      if (obs) {
-        for (const auto& x : obs->nodes) {
-          if (x.name == n.name) {
-            no = &x;
-          }
-        }
-      }
+      const NodeObservation* no = obs ? obs->find_node(n.name) : nullptr;
       std::string version = monitor_->version_of(c.name, n.name);
       t += "  " + n.name + " " + n.url.text + ": " + (no ? std::string(to_string(no->health)) : "unknown") +
            (no && no->health != Health::kUnreachable ? " in " + ms_of(no->latency) : "") +

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -122,8 +123,19 @@ struct NodeClient::Impl {
   asio::awaitable<Result<void>> connect(std::chrono::steady_clock::time_point deadline) {
     boost::system::error_code ec;
     tcp::resolver resolver(executor);
+    // Name resolution has the request's deadline too: past it, cancel.
+    asio::steady_timer resolve_deadline(executor, deadline);
+    resolve_deadline.async_wait([&resolver](const boost::system::error_code& e) {
+      if (!e) {
+        resolver.cancel();
+      }
+    });
     auto endpoints = co_await resolver.async_resolve(options.url.host, std::to_string(options.url.port),
                                                      asio::redirect_error(asio::use_awaitable, ec));
+    resolve_deadline.cancel();
+    if (ec == asio::error::operation_aborted) {
+      co_return Error{"timeout", "resolving " + options.url.host + " took longer than the timeout"};
+    }
     if (ec) {
       co_return fail("connect", "cannot resolve " + options.url.host, ec);
     }

@@ -3,7 +3,6 @@ verifier, with the binary paths pointed at the build tree)."""
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -3,11 +3,8 @@ agent with sync configured, real HAProxy in front. Documents are written and
 counted THROUGH HAProxy, as clients would."""
 
 import json
-import subprocess
 import threading
-import time
 
-import pytest
 
 from haestest.bed import Bed
 from haestest.essim import http
@@ -124,9 +121,10 @@ def test_switchover_back_to_dc1_loses_no_acknowledged_write(procs, tmp_path):
             i += 1
     t = threading.Thread(target=writer)
     t.start()
-    time.sleep(1.0)
+    wait_for(lambda: len(acked) >= 20, 20, what="writes acknowledged by dc1")
     r = bed.agent.haesctl("switchover", "--to", "dc2", "--reason", "planned maintenance of dc1", timeout=120)
-    time.sleep(1.0)
+    after = len(acked)
+    wait_for(lambda: len(acked) >= after + 20, 20, what="writes acknowledged by dc2 after the switchover")
     stop.set()
     t.join()
     assert r.returncode == 0, r.stdout
