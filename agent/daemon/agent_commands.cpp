@@ -56,7 +56,14 @@ boost::asio::awaitable<admin::Reply> Agent::sync_command(bool verify, admin::Pee
   if (!sync_) {
     co_return admin::Reply::error("sync_off", "snapshot sync is not configured (no sync: section; docs/sync.md)");
   }
-  auto r = verify ? co_await sync_->verify_restore(peer.actor()) : co_await sync_->sync_now(peer.actor());
+  // Not a conditional expression: GCC 12 miscompiles co_await inside ?: (a
+  // use-after-free that ASan caught in tests/sanitize).
+  Result<std::string> r = Error{"", ""};
+  if (verify) {
+    r = co_await sync_->verify_restore(peer.actor());
+  } else {
+    r = co_await sync_->sync_now(peer.actor());
+  }
   refresh_control_metrics();
   if (!r) {
     co_return admin::Reply::error(r.error().code, (verify ? "" : "sync failed: ") + r.error().message);

@@ -42,6 +42,7 @@ def handler(essim):
             essim.faults[node] = None
             essim.start_node(node, essim.servers[node].port)
         elif action == "hang":
+            essim.servers[node].released.clear()  # a clear before must not release this hang
             essim.faults[node] = {"mode": "hang"}
         elif action == "slow":
             essim.faults[node] = {"mode": "slow", "ms": int(body.get("ms", 1000))}

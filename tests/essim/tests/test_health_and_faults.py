@@ -110,6 +110,13 @@ def test_hang_accepts_and_never_answers(dc1):
             s.recv(100)
     dc1.clear_node("dc1-n1")
     assert dc1.es("GET", "/", node="dc1-n1")[0] == 200
+    # A second hang after a clear hangs again (the clear must not release it).
+    dc1.hang_node("dc1-n1")
+    with socket.create_connection(("127.0.0.1", dc1.port("dc1-n1")), timeout=0.5) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        with pytest.raises(socket.timeout):
+            s.recv(100)
+    dc1.clear_node("dc1-n1")
 
 
 def test_slow_adds_latency(dc1):
