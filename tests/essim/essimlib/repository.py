@@ -65,13 +65,18 @@ class Repository:
             return -1
 
     def check(self) -> None:
-        """Raises ES's error if this registration found a foreign write."""
+        """Raises ES's error if this registration found a foreign write.
+
+        Under the lock: a check that read index.latest between this
+        registration's own commit writing it and recording expected_gen
+        would take our own write for a foreign one."""
         if self.readonly:
             return
-        if not self.corrupted and self.latest() != self.expected_gen:
-            self.corrupted = True
-        if self.corrupted:
-            raise EsError(500, "repository_exception", f"[{self.name}] {CORRUPTED}")
+        with self.lock:
+            if not self.corrupted and self.latest() != self.expected_gen:
+                self.corrupted = True
+            if self.corrupted:
+                raise EsError(500, "repository_exception", f"[{self.name}] {CORRUPTED}")
 
     def data(self) -> dict:
         gen = self.latest()
@@ -81,14 +86,15 @@ class Repository:
 
     def commit(self, data: dict) -> None:
         """Writes the next generation (index-N+1, then index.latest)."""
-        self.check()
-        gen = self.latest() + 1
-        data = dict(data, generation=gen)
-        if data.get("uuid", "_na_") == "_na_":
-            data["uuid"] = new_uuid()
-        write_atomic(self.location / f"index-{gen}", json.dumps(data))
-        write_atomic(self.location / "index.latest", str(gen))
-        self.expected_gen = gen
+        with self.lock:
+            self.check()
+            gen = self.latest() + 1
+            data = dict(data, generation=gen)
+            if data.get("uuid", "_na_") == "_na_":
+                data["uuid"] = new_uuid()
+            write_atomic(self.location / f"index-{gen}", json.dumps(data))
+            write_atomic(self.location / "index.latest", str(gen))
+            self.expected_gen = gen
 
     def uuid(self) -> str:
         return self.data().get("uuid", "_na_")
