@@ -201,7 +201,10 @@ class SnapshotService:
     def select(self, repo: Repository, spec: str, ignore_unavailable: bool) -> tuple:
         """(stored snapshot summaries, running snapshots) named by spec."""
         stored = repo.data()["snapshots"]
-        running = [r for r in self.running if r.repo == repo.name]
+        # A snapshot just committed is still in self.running until _finish
+        # ends: list it once, as stored.
+        done = {s["uuid"] for s in stored}
+        running = [r for r in list(self.running) if r.repo == repo.name and r.uuid not in done]
         if spec == "_current":
             return [], running
         if spec in ("_all", "*"):

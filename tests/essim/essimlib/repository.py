@@ -11,7 +11,8 @@ Layout under the repository's location:
 
 A writing registration remembers the generation it last wrote or read. If it
 finds another one (someone else wrote), it disables the repository the way ES
-does, until the repository is registered again. A readonly registration
+does, until the repository is registered again with other settings, or deleted
+and registered again (a PUT with the same settings changes nothing, as in ES). A readonly registration
 re-reads the generation every time and never writes.
 """
 
@@ -153,6 +154,12 @@ def register(repos: dict, repo_root: Path, name: str, body: dict, node_id: str) 
         location.mkdir(parents=True, exist_ok=True)
     repo = Repository(name, rtype, {k: str(v).lower() if isinstance(v, bool) else str(v)
                                     for k, v in settings.items()}, location, readonly)
+    old = repos.get(name)
+    if old is not None and old.rtype == repo.rtype and old.settings == repo.settings:
+        # ES: "Previous version is the same as this one no update is needed":
+        # the registration, and a disabled state, stay. Only DELETE + PUT, or
+        # a PUT with other settings, makes it re-read the repository.
+        return old
     repo.expected_gen = repo.latest()
     repos[name] = repo
     return repo

@@ -160,7 +160,7 @@ def test_a_readonly_repository_lists_and_restores_but_never_writes(pair):
     assert dc2.ok("GET", "/_snapshot/haes")["haes"]["settings"]["readonly"] == "true"
 
 
-def test_two_writers_corrupt_the_repository_until_it_is_registered_again(pair):
+def test_two_writers_corrupt_the_repository_until_it_is_deleted_and_registered_again(pair):
     dc1, dc2 = pair
     dc1.create_index("a")
     dc2.create_index("b")
@@ -171,7 +171,10 @@ def test_two_writers_corrupt_the_repository_until_it_is_registered_again(pair):
     status, err = dc2.es("GET", "/_snapshot/haes/_all")
     assert status == 500
     assert "do not match its expected state" in err["error"]["reason"]
-    register(dc2)
+    register(dc2)  # the same settings again: ES changes nothing, so it stays disabled
+    assert dc2.es("GET", "/_snapshot/haes/_all")[0] == 500
+    assert dc2.es("DELETE", "/_snapshot/haes")[0] == 200
+    register(dc2)  # re-created: it reads the repository's contents again
     assert dc2.es("GET", "/_snapshot/haes/_all")[0] == 200
     assert snapshot(dc2, "from-dc2")[0] == 200  # dc2 writes...
     status, err = snapshot(dc1, "again")  # ...and now dc1 is the stale one
