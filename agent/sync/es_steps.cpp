@@ -71,6 +71,40 @@ asio::awaitable<Result<void>> SnapshotSync::ensure_repositories(const Plan& p) {
   if (auto r = co_await put(p.source, false); !r) {
     co_return r;
   }
+  // ES disables a writing registration that found the repository changed
+  // by someone else ("... do not match its expected state"), and a PUT with
+  // the same settings leaves it disabled. The other side is read-only now,
+  // so re-create the writer's registration, as ES's troubleshooting guide
+  // says; if it is disabled again at once, another cluster still writes.
+  auto disabled = [&](const Result<es::Response>& r) {
+    return r && r->status == 500 && r->es_type == "repository_exception" &&
+           r->es_reason.find("expected state") != std::string::npos;
+  };
+  auto list_path = "/_snapshot/" + repo.name + "/_all?verbose=false";
+  step("reading repository " + repo.name + " on " + p.source);
+  if (auto l = co_await client(p.source).request("GET", list_path); disabled(l)) {
+    auto msg = "repository " + repo.name + " on " + p.source +
+               " was disabled by Elasticsearch: its contents changed behind the writer's back (another cluster "
+               "or a person wrote it); " + p.target + " is registered read-only now, re-registering it on " +
+               p.source;
+    spdlog::warn("sync: {}", msg);
+    hooks_.journal(Event{0, now_sys(), p.epoch, "repository_reregistered", "sync", msg});
+    step("re-registering repository " + repo.name + " on " + p.source);
+    auto d = co_await client(p.source).request("DELETE", "/_snapshot/" + repo.name);
+    if (!d || !d->ok()) {
+      co_return failed(p.source, es_error("unregistering disabled repository " + repo.name + " on " + p.source, d));
+    }
+    if (auto r = co_await put(p.source, false); !r) {
+      co_return r;
+    }
+    if (auto again = co_await client(p.source).request("GET", list_path); disabled(again)) {
+      co_return failed(p.source,
+                       Error{"repository_disabled",
+                             "repository " + repo.name + " on " + p.source +
+                                 " is disabled again right after re-registration: another cluster is writing it; "
+                                 "register it read-only (\"readonly\": true) everywhere but on " + p.source});
+    }
+  }
   if (auto r = co_await verify(p.source); !r) {
     co_return r;
   }
@@ -113,6 +147,8 @@ asio::awaitable<Result<json>> SnapshotSync::take_snapshot(const Plan& p, const s
     co_return es_error("starting snapshot " + name + " on " + p.source, r);
   }
   const auto deadline = started + sync_.timeout;
+  constexpr int kMaxWatchServerErrors = 5;
+  int server_errors = 0;
   for (;;) {
     auto g = co_await src.request("GET", "/_snapshot/" + repo + "/" + name);
     if (g && g->ok() && at(g->json, "snapshots").is_array() && !g->json["snapshots"].empty()) {
@@ -131,7 +167,16 @@ asio::awaitable<Result<json>> SnapshotSync::take_snapshot(const Plan& p, const s
         co_return info;
       }
     } else if (g && !g->ok()) {
-      co_return es_error("watching snapshot " + name + " on " + p.source, g);
+      // A missing snapshot or a disabled repository is final; a 5xx of
+      // another kind (a master election, an overloaded node) is retried a
+      // few times, like a connection error, rather than failing the sync.
+      if (g->status < 500 || g->es_type == "repository_exception" || ++server_errors >= kMaxWatchServerErrors) {
+        co_return es_error("watching snapshot " + name + " on " + p.source, g);
+      }
+      spdlog::debug("sync: watching snapshot {}: {} (retrying)", name, g->error_summary());
+    }
+    if (g && g->ok()) {
+      server_errors = 0;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       co_return Error{"timeout", "snapshot " + name + " of " + p.source + " still running after sync.timeout " +

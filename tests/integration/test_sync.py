@@ -4,6 +4,7 @@ counted THROUGH HAProxy, as clients would."""
 
 import json
 import threading
+import time
 
 
 from haestest.bed import Bed
@@ -316,4 +317,49 @@ def test_a_snapshot_that_does_not_succeed_is_never_restored(procs, tmp_path):
     bed.dc1.set_snapshot_speed(10_000_000)
     r = sync_now(bed)  # retried: the next one succeeds
     assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 300
+
+
+def test_a_repository_disabled_by_a_foreign_write_is_reregistered_on_the_writer(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    write_docs(bed, range(30))
+    assert sync_now(bed).returncode == 0
+    # Someone registers the repository as a writer on dc2 and snapshots there:
+    # ES disables dc1's registration ("... do not match its expected state"),
+    # and a PUT with the same settings would not clear that.
+    bed.dc2.create_index("rogue")
+    assert bed.dc2.es("PUT", "/_snapshot/haes", {"type": "fs", "settings": {"location": "shared"}})[0] == 200
+    assert bed.dc2.es("PUT", "/_snapshot/haes/rogue?wait_for_completion=true", {"indices": "rogue"})[0] == 200
+    status, err = bed.dc1.es("GET", "/_snapshot/haes/_all")
+    assert status == 500 and "expected state" in err["error"]["reason"]
+    write_docs(bed, range(30, 60))
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 60
+    assert bed.dc1.es("GET", "/_snapshot/haes/_all")[0] == 200
+    assert bed.dc2.ok("GET", "/_snapshot/haes")["haes"]["settings"]["readonly"] == "true"
+    ev = [e for e in bed.events() if e["kind"] == "repository_reregistered"]
+    assert len(ev) == 1 and "disabled by Elasticsearch" in ev[0]["message"] and "dc1" in ev[0]["message"]
+
+
+def test_a_short_server_error_while_watching_a_snapshot_does_not_fail_the_sync(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    bed.dc1.set_snapshot_speed(100_000)  # ~6 s: the snapshot is IN_PROGRESS long enough
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", sync_now(bed)))
+    t.start()
+    bed.wait_status(lambda s: "snapshot" in s["sync"]["running"], what="the snapshot running")
+    # A master election on dc1: every node answers 503 for a moment (fewer
+    # polls than the watch tolerates, fewer rounds than a failover needs).
+    for n in range(3):
+        bed.dc1.fail_node(n, 503, type="master_not_discovered_exception", reason="no master")
+    time.sleep(0.3)
+    for n in range(3):
+        bed.dc1.clear_node(n)
+    t.join(60)
+    out = result["r"]
+    assert out.returncode == 0, out.stdout
     assert bed.dc2.count("orders") == 300
