@@ -163,7 +163,10 @@ HealthServer::Response HealthServer::route(const std::string& method, const std:
     counters_.bad_requests++;
     return r;
   }
-  const Verdict& v = *view_.current();
+  // Hold the snapshot for the whole answer: a verdict published meanwhile
+  // frees the old one as soon as nothing else owns it.
+  const std::shared_ptr<const Verdict> snapshot = view_.current();
+  const Verdict& v = *snapshot;
   auto parts = split_path(target);
   if (parts.empty()) {
     r.body = "haes health port: agent alive (epoch " + std::to_string(v.epoch) +
