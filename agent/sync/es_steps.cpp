@@ -2,6 +2,8 @@
 // blocks, retention, dangers. Each checks what it can and says what failed.
 #include "sync/snapshot_sync.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -184,6 +186,30 @@ asio::awaitable<Result<json>> SnapshotSync::take_snapshot(const Plan& p, const s
     }
     co_await sleep(std::chrono::milliseconds(200));
   }
+}
+
+asio::awaitable<Result<void>> SnapshotSync::red_only_where_restored(const Plan& p,
+                                                                    const std::vector<std::string>& indices) {
+  step("reading which indices are red on " + p.target);
+  auto h = co_await client(p.target).request("GET", "/_cluster/health?level=indices");
+  if (!h || !h->ok()) {
+    co_return es_error("reading index health on the red passive cluster " + p.target, h);
+  }
+  std::vector<std::string> ours, others;
+  for (const auto& [name, idx] : at(h->json, "indices").items()) {
+    if (at(idx, "status") == "red") {
+      (std::find(indices.begin(), indices.end(), name) != indices.end() ? ours : others).push_back(name);
+    }
+  }
+  if (!others.empty()) {
+    co_return Error{"target_unhealthy", "the passive cluster " + p.target + " is red in index(es) this sync does not "
+                                        "replace (" + join(others) + "): not restoring into it; retrying next interval"};
+  }
+  if (!ours.empty()) {
+    spdlog::warn("sync: the passive cluster {} is red only in index(es) this restore replaces ({}): restoring over them",
+                 p.target, join(ours));
+  }
+  co_return Ok{};
 }
 
 asio::awaitable<Result<void>> SnapshotSync::restore(const Plan& p, const std::string& name,

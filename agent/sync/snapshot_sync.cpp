@@ -80,7 +80,7 @@ asio::awaitable<void> SnapshotSync::loop() {
   }
 }
 
-Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wanted) const {
+Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wanted, bool allow_red_target) const {
   const State& s = hooks_.state();
   Plan p;
   p.epoch = s.epoch;
@@ -108,7 +108,11 @@ Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wan
                                          std::string(to_string(health_of(p.source))) +
                                          ": a snapshot now would fail or be partial; retrying next interval"};
   }
-  if (!is_serving(health_of(p.target))) {
+  // A passive cluster red in the very indices a failed restore left behind
+  // is mended by the next restore: a sync plans it, and checks which
+  // indices are red once it knows what it restores.
+  p.target_red = allow_red_target && health_of(p.target) == Health::kRed;
+  if (!is_serving(health_of(p.target)) && !p.target_red) {
     return Error{"target_unhealthy", "the passive cluster " + p.target + " is " +
                                          std::string(to_string(health_of(p.target))) +
                                          ": not restoring into it; retrying next interval"};
@@ -152,7 +156,7 @@ asio::awaitable<Result<std::string>> SnapshotSync::run_sync(const std::string& a
   Busy busy(*this, "sync");
   const auto t0 = std::chrono::steady_clock::now();
   status_.last_attempt_at = now_sys();
-  auto plan = make_plan("");
+  auto plan = make_plan("", /*allow_red_target=*/true);
   if (!plan) {
     fail("sync", actor, plan.error());
     co_return plan.error();
@@ -180,6 +184,12 @@ asio::awaitable<Result<std::string>> SnapshotSync::run_sync(const std::string& a
     Error e = roles_changed(p, "the restore");
     fail("sync", actor, e);
     co_return e;
+  }
+  if (p.target_red) {
+    if (auto r = co_await red_only_where_restored(p, indices); !r) {
+      fail("sync", actor, r.error());
+      co_return r.error();
+    }
   }
   if (auto r = co_await restore(p, name, indices, false); !r) {
     fail("sync", actor, r.error());

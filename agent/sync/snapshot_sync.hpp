@@ -99,11 +99,15 @@ class SnapshotSync {
     uint64_t epoch = 0;
     std::string source;  // the active cluster: snapshotted
     std::string target;  // the passive cluster: restored into
+    bool target_red = false;  // allowed only for a sync; see red_only_where_restored
   };
   class Busy;
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<Result<std::string>> run_sync(const std::string& actor);
-  Result<Plan> make_plan(const std::string& target) const;
+  // allow_red_target: a red (but answering) target is planned, to be
+  // checked against the indices the restore replaces.
+  Result<Plan> make_plan(const std::string& target, bool allow_red_target = false) const;
+  boost::asio::awaitable<Result<void>> red_only_where_restored(const Plan& p, const std::vector<std::string>& indices);
   bool still(const Plan& p) const;
   Error roles_changed(const Plan& p, const std::string& before) const;
   void step(std::string what);
