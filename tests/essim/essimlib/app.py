@@ -47,13 +47,28 @@ class Essim:
 
     # ---- per node ---------------------------------------------------------
 
+    def take_failure(self, node: str, fault: dict, req: Request) -> bool:
+        """Whether a `fail` fault answers this request: only paths under its
+        `path` prefix, and at most `count` times (then the fault clears)."""
+        if not req.path.startswith(fault.get("path", "")):
+            return False
+        if fault.get("count") is None:
+            return True
+        with self.counters_lock:
+            if fault["count"] <= 0:
+                return False
+            fault["count"] -= 1
+            if fault["count"] == 0 and self.faults.get(node) is fault:
+                self.faults[node] = None
+            return True
+
     def handler_for(self, node):
         def handle(req: Request) -> Response:
             req.node = node
             name = "unknown"
             fault = self.faults.get(node.name)
             try:
-                if fault is not None and fault.get("mode") == "fail":
+                if fault is not None and fault.get("mode") == "fail" and self.take_failure(node.name, fault, req):
                     raise EsError(fault["status"], fault["type"], fault["reason"])
                 self.auth.check(req.headers, req.path)
                 handler, params, name = self.router.match(req)

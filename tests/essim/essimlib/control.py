@@ -51,9 +51,16 @@ def handler(essim):
             default_type = "cluster_block_exception" if status == 503 else "exception"
             default_reason = ("blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];"
                               if status == 503 else "essim injected failure")
-            essim.faults[node] = {"mode": "fail", "status": status,
-                                  "type": body.get("type", default_type),
-                                  "reason": body.get("reason", default_reason)}
+            fault = {"mode": "fail", "status": status,
+                     "type": body.get("type", default_type),
+                     "reason": body.get("reason", default_reason)}
+            if "path" in body:
+                fault["path"] = str(body["path"])
+            if "count" in body:
+                if not isinstance(body["count"], int) or body["count"] < 1:
+                    raise EsError(400, "bad_count", f"count [{body['count']}] must be a positive integer")
+                fault["count"] = body["count"]
+            essim.faults[node] = fault
         elif action == "break":
             how = body.get("mode", "drop")
             if how not in BREAK_MODES:

@@ -1,6 +1,7 @@
 """Health computed from shard allocation over live nodes, and every fault
 mode of the control port, observed from a plain HTTP client."""
 
+import json
 import socket
 import time
 import urllib.error
@@ -8,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from haestest.essim import EssimCluster, http
+from haestest.essim import EssimCluster, EssimError, http
 from haestest.proc import wait_for
 
 
@@ -134,6 +135,20 @@ def test_fail_answers_an_es_error_body(dc1, status, etype):
     assert got == status
     assert err["error"]["type"] == etype and err["status"] == status
     assert dc1.es("GET", "/_cluster/health", node="dc1-n2")[0] == 200  # other nodes fine
+
+
+def test_fail_limited_to_a_path_and_a_count_then_clears(dc1):
+    dc1.fail_node("dc1-n1", 503, type="master_not_discovered_exception", reason="no master",
+                  path="/_snapshot", count=2)
+    assert dc1.es("GET", "/_cluster/health", node="dc1-n1")[0] == 200  # another path: untouched
+    for _ in range(2):
+        got, err = dc1.es("GET", "/_snapshot/_all", node="dc1-n1")
+        assert got == 503 and err["error"]["type"] == "master_not_discovered_exception"
+    assert dc1.es("GET", "/_snapshot/_all", node="dc1-n1")[0] == 200
+    assert dc1.state()["nodes"]["dc1-n1"]["fault"] is None
+    with pytest.raises(EssimError) as e:
+        dc1.fail_node("dc1-n1", count=0)
+    assert e.value.status == 400 and "count [0]" in json.dumps(e.value.body)
 
 
 def test_break_non_json(dc1):
