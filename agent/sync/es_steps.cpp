@@ -195,19 +195,23 @@ asio::awaitable<Result<void>> SnapshotSync::red_only_where_restored(const Plan& 
   if (!h || !h->ok()) {
     co_return es_error("reading index health on the red passive cluster " + p.target, h);
   }
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   std::vector<std::string> ours, others;
   for (const auto& [name, idx] : at(h->json, "indices").items()) {
     if (at(idx, "status") == "red") {
-      (std::find(indices.begin(), indices.end(), name) != indices.end() ? ours : others).push_back(name);
+      (has(indices, name) && has(left_red_.indices, name) ? ours : others).push_back(name);
     }
   }
   if (!others.empty()) {
-    co_return Error{"target_unhealthy", "the passive cluster " + p.target + " is red in index(es) this sync does not "
-                                        "replace (" + join(others) + "): not restoring into it; retrying next interval"};
+    co_return Error{"target_unhealthy", "the passive cluster " + p.target + " is red in index(es) that no failed "
+                                        "restore of ours left red (" + join(others) + "): not restoring into it; "
+                                        "retrying next interval"};
   }
   if (!ours.empty()) {
-    spdlog::warn("sync: the passive cluster {} is red only in index(es) this restore replaces ({}): restoring over them",
-                 p.target, join(ours));
+    spdlog::warn("sync: the passive cluster {} is red only in index(es) our failed restore left red ({}): "
+                 "restoring over them", p.target, join(ours));
   }
   co_return Ok{};
 }
@@ -246,6 +250,7 @@ asio::awaitable<Result<void>> SnapshotSync::restore(const Plan& p, const std::st
     co_return roles_changed(p, "restoring into " + p.target);
   }
   step("restore " + name + " on " + p.target);
+  left_red_ = {p.target, indices};  // until it ends well
   json body = {{"indices", join(indices)}, {"include_global_state", false}, {"include_aliases", true}};
   if (unblock_writes) {
     body["index_settings"] = {{"index.blocks.write", false}};
@@ -279,6 +284,7 @@ asio::awaitable<Result<void>> SnapshotSync::restore(const Plan& p, const std::st
                                             (status.empty() ? (h ? h->error_summary() : h.error().message) : status) +
                                             ")"};
   }
+  left_red_ = {};
   status_.last_restore_took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   co_return Ok{};
 }

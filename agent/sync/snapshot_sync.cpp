@@ -108,10 +108,12 @@ Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wan
                                          std::string(to_string(health_of(p.source))) +
                                          ": a snapshot now would fail or be partial; retrying next interval"};
   }
-  // A passive cluster red in the very indices a failed restore left behind
-  // is mended by the next restore: a sync plans it, and checks which
-  // indices are red once it knows what it restores.
-  p.target_red = allow_red_target && health_of(p.target) == Health::kRed;
+  // A passive cluster red in the very indices our failed restore left
+  // behind is mended by the next restore: a sync plans it, and checks
+  // which indices are red once it knows what it restores. Red for any
+  // other reason (after a failover: the old active cluster, whose red
+  // indices may hold the only copy of writes after the sync point), never.
+  p.target_red = allow_red_target && health_of(p.target) == Health::kRed && left_red_.cluster == p.target;
   if (!is_serving(health_of(p.target)) && !p.target_red) {
     return Error{"target_unhealthy", "the passive cluster " + p.target + " is " +
                                          std::string(to_string(health_of(p.target))) +

@@ -99,7 +99,7 @@ class SnapshotSync {
     uint64_t epoch = 0;
     std::string source;  // the active cluster: snapshotted
     std::string target;  // the passive cluster: restored into
-    bool target_red = false;  // allowed only for a sync; see red_only_where_restored
+    bool target_red = false;  // only for a sync after our own failed restore; see red_only_where_restored
   };
   class Busy;
   boost::asio::awaitable<void> loop();
@@ -132,6 +132,14 @@ class SnapshotSync {
   SyncHooks hooks_;
   std::map<std::string, std::unique_ptr<es::ClusterClient>> clients_;
   SyncStatus status_;
+  // The indices a restore of ours was sent for and did not finish well
+  // (failed shards, unusable, an error after it began): the only red
+  // indices a sync may restore over. In memory: after a restart a red
+  // passive cluster is refused until an operator mends it.
+  struct LeftRed {
+    std::string cluster;
+    std::vector<std::string> indices;
+  } left_red_;
   bool busy_ = false;
   std::shared_ptr<bool> stopped_;
   std::unique_ptr<boost::asio::steady_timer> wake_;

@@ -194,21 +194,25 @@ def test_failures_are_reported_and_retried(procs, tmp_path):
     s = bed.status()["sync"]
     assert s["last_result"] == "failed" and "shards failed" in s["last_error"]
     assert bed.metric("haes_sync_runs_total", result="failed") >= 1
-    # The failed restore left dc2 red in "orders" only: the next run restores
-    # over it (refusing a red passive cluster would never mend it), and
-    # clears the error.
     bed.wait_status(lambda s: s["clusters"][1]["health"] == "red", what="dc2 seen red after the failed restore")
+    # Red also in an index no restore of ours left red: nothing is restored.
+    bed.dc2.create_index("local-only", shards=1, replicas=0)
+    bed.dc2.force_red("local-only")
+    r = sync_now(bed)
+    assert r.returncode == 1 and "no failed restore of ours left red (local-only)" in r.stdout, r.stdout
+    assert bed.dc2.es("DELETE", "/local-only")[0] == 200
+    # Red only in "orders", which our failed restore left red: the next run
+    # restores over it (refusing would never mend it), and clears the error.
     r = sync_now(bed)
     assert r.returncode == 0, r.stdout
     assert bed.dc2.count("orders") == 5 and bed.status()["sync"]["last_error"] == ""
     bed.wait_status(lambda s: s["clusters"][1]["health"] != "red", what="dc2 mended by the restore")
-    # Red in an index the sync does not replace: nothing is restored into it.
-    bed.dc2.create_index("local-only", shards=1, replicas=0)
-    bed.dc2.force_red("local-only")
+    # Red for another reason, even in our index: refused (it may hold data).
+    bed.dc2.force_red("orders")
     bed.wait_status(lambda s: s["clusters"][1]["health"] == "red", what="dc2 seen red")
     r = sync_now(bed)
-    assert r.returncode == 1 and "does not replace (local-only)" in r.stdout, r.stdout
-    bed.dc2.control("/cluster/heal", {})
+    assert r.returncode == 1 and "passive cluster dc2 is red: not restoring into it" in r.stdout, r.stdout
+    bed.dc2.heal()
     # The active cluster red: no snapshot attempted, a clear reason.
     bed.dc1.force_red("orders")
     bed.wait_status(lambda s: s["clusters"][0]["health"] == "red")
