@@ -24,7 +24,9 @@ bool same_logical_state(const State& a, const State& b) {
          a.reason == b.reason && a.changed_at == b.changed_at && a.changed_by == b.changed_by &&
          same_pause(a.pause, b.pause) && a.hold_down_until == b.hold_down_until &&
          same_sync(a.last_sync, b.last_sync) && a.write_block.cluster == b.write_block.cluster &&
-         a.write_block.since == b.write_block.since && a.write_block.by == b.write_block.by;
+         a.write_block.since == b.write_block.since && a.write_block.by == b.write_block.by &&
+         a.sync_hold.held == b.sync_hold.held && a.sync_hold.by == b.sync_hold.by &&
+         a.sync_hold.reason == b.sync_hold.reason && a.sync_hold.since == b.sync_hold.since;
 }
 
 }  // namespace haes

@@ -39,6 +39,15 @@ struct WriteBlock {
   std::string by;
 };
 
+// Syncs held by an operator (`haesctl sync hold`): no snapshot, no restore
+// until `haesctl sync release`.
+struct SyncHold {
+  bool held = false;
+  std::string by;
+  std::string reason;
+  SysTime since{};
+};
+
 struct State {
   uint64_t epoch = 0;                // +1 on every role change; 0: never initialised
   std::string active;                // the active cluster; empty: none may take traffic
@@ -50,6 +59,7 @@ struct State {
   SysTime hold_down_until{};         // no automatic transition before this; ack clears it
   SyncPoint last_sync;
   WriteBlock write_block;
+  SyncHold sync_hold;
 
   // Store bookkeeping, not part of the logical state: the revision this value
   // was read at, for compare-and-swap. 0: not stored yet.

@@ -495,6 +495,7 @@ void Agent::refresh_control_metrics() {
     m.sample("haes_sync_runs_total", {{"result", "ok"}}, static_cast<double>(st.runs_ok));
     m.sample("haes_sync_runs_total", {{"result", "failed"}}, static_cast<double>(st.runs_failed));
     m.sample("haes_sync_running", {}, st.step.empty() ? 0 : 1);
+    m.sample("haes_sync_held", {}, state_.sync_hold.held ? 1 : 0);
     m.sample("haes_sync_last_success_timestamp_seconds", {},
              static_cast<double>(to_unix_ms(st.last_ok_at)) / 1000.0);
     double age = -1;

@@ -78,6 +78,7 @@ class Agent {
   boost::asio::awaitable<admin::Reply> planned(CommandKind kind, admin::Args args, admin::Peer peer);
   // `sync now` and `verify-restore`.
   boost::asio::awaitable<admin::Reply> sync_command(bool verify, admin::Peer peer);
+  admin::Reply sync_hold_command(bool hold, const admin::Args& args, const admin::Peer& peer);
 
   Config config_;
   boost::asio::io_context control_;

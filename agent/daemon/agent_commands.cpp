@@ -74,6 +74,65 @@ boost::asio::awaitable<admin::Reply> Agent::sync_command(bool verify, admin::Pee
   co_return out;
 }
 
+admin::Reply Agent::sync_hold_command(bool hold, const admin::Args& a, const admin::Peer& peer) {
+  const std::string name = hold ? "sync_hold" : "sync_release";
+  auto count = [&](const std::string& result) { ++command_results_[name + "/" + result]; };
+  if (!sync_) {
+    count("refused");
+    return admin::Reply::error("sync_off", "snapshot sync is not configured (no sync: section; docs/sync.md)");
+  }
+  const bool dry = a.has("--dry-run");
+  const SyncHold& now_hold = state_.sync_hold;
+  std::string reply;
+  if (hold && now_hold.held) {
+    reply = "syncs are already held by " + now_hold.by + " since " + format_time(now_hold.since) + "; nothing changed";
+  } else if (!hold && !now_hold.held) {
+    reply = "syncs are not held; nothing changed";
+  }
+  if (!reply.empty()) {
+    count("noop");
+    admin::Reply r;
+    r.text = reply;
+    r.json = {{"ok", true}, {"reply", reply}, {"changed", false}};
+    return r;
+  }
+  State next = state_;
+  if (hold) {
+    next.sync_hold = {true, peer.actor(), a.get("--reason"), now_sys()};
+    reply = "syncs held: nothing is snapshotted or restored until 'haesctl sync release'" +
+            std::string(sync_->status().step.empty() ? "" : "; the running " + sync_->status().operation +
+                                                                 " stops before its next step");
+  } else {
+    next.sync_hold = {};
+    reply = "syncs released (held by " + now_hold.by + " since " + format_time(now_hold.since) +
+            "); the next sync runs on schedule, or now with haesctl sync now";
+  }
+  spdlog::info("admin: {} ran '{}{}': {}", peer.actor(), hold ? "sync hold" : "sync release", dry ? " --dry-run" : "",
+               reply);
+  if (dry) {
+    count("dry_run");
+    admin::Reply r;
+    r.text = "dry run: " + reply;
+    r.json = {{"ok", true}, {"reply", r.text}, {"dry_run", true}, {"changed", false}};
+    return r;
+  }
+  Decision d;
+  d.next = next;
+  d.events.push_back(Event{0, now_sys(), state_.epoch, name, peer.actor(),
+                           reply + (hold && !next.sync_hold.reason.empty() ? " — " + next.sync_hold.reason : "")});
+  std::string err;
+  if (!apply(d, &err)) {
+    count("store_error");
+    return admin::Reply::error("store_error", err);
+  }
+  count("ok");
+  refresh_control_metrics();
+  admin::Reply r;
+  r.text = reply;
+  r.json = {{"ok", true}, {"reply", reply}, {"dry_run", false}, {"changed", true}};
+  return r;
+}
+
 void Agent::register_commands() {
   // With sync configured, a planned move (the command just added) first
   // syncs with writes blocked: see SnapshotSync::planned_switch.
@@ -122,6 +181,12 @@ void Agent::register_commands() {
                        nullptr};
   sync_now.async_handler = [this](Args, Peer p) { return sync_command(false, std::move(p)); };
   commands_.add(std::move(sync_now));
+  commands_.add(CommandSpec{{"sync", "hold"}, "sync hold [--reason TEXT] [--dry-run]",
+                            "no snapshot and no restore until released (stored; survives a restart)",
+                            {kReason, kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return sync_hold_command(true, a, p); }});
+  commands_.add(CommandSpec{{"sync", "release"}, "sync release [--dry-run]", "end a sync hold", {kDryRun}, 0, true,
+                            [this](const Args& a, const Peer& p) { return sync_hold_command(false, a, p); }});
   CommandSpec verify{{"verify-restore"}, "verify-restore",
                      "restore the last synced snapshot under scratch names on the passive cluster and compare counts",
                      {}, 0, true, nullptr, nullptr};
@@ -215,9 +280,14 @@ std::string Agent::next_step_hint() const {
   for (const auto& f : state_.fenced) {
     const auto* obs = round ? round->find(f) : nullptr;
     if (obs && is_serving(obs->health)) {
+      std::string sync_note;
+      if (sync_ && !state_.sync_hold.held) {
+        sync_note = "; its next sync replaces the writes it took after the last sync point (haesctl sync hold "
+                    "keeps them while you rescue them)";
+      }
       return f + " is " + std::string(to_string(obs->health)) +
              " again but stays fenced; when you are ready: haesctl " +
-             (f == config_.preferred ? "failback" : "switchover --to " + f);
+             (f == config_.preferred ? "failback" : "switchover --to " + f) + sync_note;
     }
     return f + " is fenced (it lost the active role) and not healthy yet; nothing to do until it recovers";
   }
@@ -380,7 +450,13 @@ std::string Agent::sync_status_text(nlohmann::json* j) const {
   }
   t += "last_durations: snapshot " + format_duration(st.last_snapshot_took) + ", restore " +
        format_duration(st.last_restore_took) + ", total " + format_duration(st.last_sync_took) + "\n";
-  t += "next_sync: " + format_time(st.next_at) + "\n";
+  const SyncHold& hold = state_.sync_hold;
+  if (hold.held) {
+    t += "held: yes, by " + hold.by + " since " + format_time(hold.since) +
+         (hold.reason.empty() ? "" : " (" + hold.reason + ")") +
+         ": no snapshot, no restore until 'haesctl sync release'\n";
+  }
+  t += "next_sync: " + (hold.held ? std::string("none while held") : format_time(st.next_at)) + "\n";
   for (const auto& [cluster, what] : st.repository) {
     t += "repository_" + cluster + ": " + what + "\n";
   }
@@ -398,6 +474,8 @@ std::string Agent::sync_status_text(nlohmann::json* j) const {
     t += "last_switchover_write_block: " + format_duration(*st.last_write_block) + "\n";
   }
   *j = {{"configured", true},
+        {"held", hold.held},
+        {"hold", {{"by", hold.by}, {"reason", hold.reason}, {"since", hold.held ? format_time(hold.since) : ""}}},
         {"running", st.step.empty() ? "" : st.operation + ": " + st.step},
         {"last_synced_snapshot", sp.snapshot},
         {"source", sp.source},

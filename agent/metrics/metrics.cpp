@@ -31,6 +31,7 @@ const std::vector<MetricFamily>& metric_families() {
       {"haes_hook_runs_total", "counter", "on_role_change hook runs by result (ok, failed, timeout)."},
       {"haes_sync_runs_total", "counter", "Snapshot syncs (and planned switchovers) by result (ok, failed)."},
       {"haes_sync_running", "gauge", "1 while a sync, switchover or restore verification runs."},
+      {"haes_sync_held", "gauge", "1 while an operator holds the syncs (haesctl sync hold)."},
       {"haes_sync_last_success_timestamp_seconds", "gauge", "Unix time of the last successful sync (0: never)."},
       {"haes_sync_passive_data_age_seconds", "gauge",
        "Age of the passive cluster's data: the RPO if the active cluster failed now (-1: unknown, never synced into it)."},

@@ -65,6 +65,13 @@ void to_proto(const State& s, proto::State& p) {
     wb->set_since_ms(to_unix_ms(s.write_block.since));
     wb->set_by(s.write_block.by);
   }
+  if (s.sync_hold.held) {
+    auto* h = p.mutable_sync_hold();
+    h->set_held(true);
+    h->set_by(s.sync_hold.by);
+    h->set_reason(s.sync_hold.reason);
+    h->set_since_ms(to_unix_ms(s.sync_hold.since));
+  }
 }
 
 State from_proto(const proto::State& p) {
@@ -90,6 +97,10 @@ State from_proto(const proto::State& p) {
   s.write_block.cluster = p.write_block().cluster();
   s.write_block.since = from_unix_ms(p.write_block().since_ms());
   s.write_block.by = p.write_block().by();
+  s.sync_hold.held = p.sync_hold().held();
+  s.sync_hold.by = p.sync_hold().by();
+  s.sync_hold.reason = p.sync_hold().reason();
+  s.sync_hold.since = from_unix_ms(p.sync_hold().since_ms());
   return s;
 }
 

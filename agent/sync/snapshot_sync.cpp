@@ -66,7 +66,9 @@ asio::awaitable<void> SnapshotSync::loop() {
     if (*stopped) {
       co_return;
     }
-    if (!busy_) {
+    if (auto h = held()) {
+      spdlog::info("sync: scheduled sync skipped: {}", h->message);
+    } else if (!busy_) {
       co_await recover_write_block();
       auto r = co_await run_sync("sync");
       // Scheduled restore verification, after a successful sync.
@@ -124,11 +126,24 @@ Result<SnapshotSync::Plan> SnapshotSync::make_plan(const std::string& target_wan
 
 bool SnapshotSync::still(const Plan& p) const {
   const State& s = hooks_.state();
-  return s.epoch == p.epoch && s.active == p.source;
+  return s.epoch == p.epoch && s.active == p.source && !s.sync_hold.held;
+}
+
+std::optional<Error> SnapshotSync::held() const {
+  const SyncHold& h = hooks_.state().sync_hold;
+  if (!h.held) {
+    return std::nullopt;
+  }
+  return Error{"sync_held", "syncs are held by " + h.by + " since " + format_time(h.since) +
+                                (h.reason.empty() ? "" : " (" + h.reason + ")") +
+                                ": nothing is snapshotted or restored until 'haesctl sync release'"};
 }
 
 Error SnapshotSync::roles_changed(const Plan& p, const std::string& before) const {
   const State& s = hooks_.state();
+  if (auto h = held(); h && s.epoch == p.epoch && s.active == p.source) {
+    return Error{"sync_held", h->message + "; stopped before " + before + "; " + p.target + " was not touched"};
+  }
   return Error{"roles_changed", "roles changed (epoch " + std::to_string(p.epoch) + " -> " + std::to_string(s.epoch) +
                                     ", active now " + (s.active.empty() ? "none" : s.active) + "): stopped before " +
                                     before + "; " + p.target + " was not touched"};
@@ -150,6 +165,9 @@ asio::awaitable<Result<std::string>> SnapshotSync::sync_now(std::string actor) {
   if (busy_) {
     co_return Error{"busy", "a " + status_.operation + " is running (" + status_.step + ", since " +
                                 format_time(status_.step_since) + "); try again when it ends"};
+  }
+  if (auto h = held()) {
+    co_return *h;
   }
   co_return co_await run_sync(actor);
 }

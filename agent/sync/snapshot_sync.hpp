@@ -108,7 +108,9 @@ class SnapshotSync {
   // checked against the indices the restore replaces.
   Result<Plan> make_plan(const std::string& target, bool allow_red_target = false) const;
   boost::asio::awaitable<Result<void>> red_only_where_restored(const Plan& p, const std::vector<std::string>& indices);
+  // Roles unchanged since the plan, and syncs not held by an operator.
   bool still(const Plan& p) const;
+  std::optional<Error> held() const;
   Error roles_changed(const Plan& p, const std::string& before) const;
   void step(std::string what);
   boost::asio::awaitable<void> sleep(Duration d);

@@ -24,6 +24,9 @@ asio::awaitable<Result<std::string>> SnapshotSync::planned_switch(std::string ta
     co_return Error{"busy", "a " + status_.operation + " is running (" + status_.step + ", since " +
                                 format_time(status_.step_since) + "); try again when it ends"};
   }
+  if (auto h = held()) {
+    co_return Error{h->code, kind + " refused: its final sync is needed and " + h->message};
+  }
   const State& s0 = hooks_.state();
   if (s0.active == target) {
     co_return Error{"already_active", target + " is already active (epoch " + std::to_string(s0.epoch) + ")"};

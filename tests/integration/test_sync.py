@@ -377,3 +377,46 @@ def test_a_short_server_error_while_watching_a_snapshot_does_not_fail_the_sync(p
     # The watch did meet the 503 (a consumed fault clears itself).
     assert any(n["fault"] is None for n in bed.dc1.state()["nodes"].values())
     assert bed.dc2.count("orders") == 300
+
+
+def test_an_operator_hold_stops_syncs_even_mid_sync_and_survives_kill9(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    r = bed.agent.haesctl("sync", "hold", "--reason", "rescue dc2's writes", "--dry-run")
+    assert r.returncode == 0 and r.stdout.startswith("dry run: syncs held"), r.stdout
+    assert bed.status()["sync"]["held"] is False
+    # A hold placed while a sync runs stops it before its next step.
+    bed.dc1.set_snapshot_speed(100_000)  # ~6 s: the snapshot is IN_PROGRESS long enough
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", sync_now(bed)))
+    t.start()
+    bed.wait_status(lambda s: "snapshot" in s["sync"]["running"], what="the snapshot running")
+    r = bed.agent.haesctl("sync", "hold", "--reason", "rescue dc2's writes")
+    assert r.returncode == 0 and "stops before its next step" in r.stdout, r.stdout
+    t.join(60)
+    out = result["r"]
+    assert out.returncode == 1 and "held by operator" in out.stdout and "dc2 was not touched" in out.stdout, out.stdout
+    assert "orders" not in bed.dc2.state()["indices"]
+    bed.dc1.set_snapshot_speed(100_000_000)
+    # While held: sync now and a planned switchover are refused, and say why.
+    r = sync_now(bed)
+    assert r.returncode == 1 and "held by operator" in r.stdout and "haesctl sync release" in r.stdout
+    r = bed.agent.haesctl("switchover", "--to", "dc2")
+    assert r.returncode == 1 and "final sync is needed" in r.stdout, r.stdout
+    assert bed.metric("haes_sync_held") == 1
+    text = bed.agent.haesctl("status").stdout
+    assert "held: yes, by operator" in text and "rescue dc2's writes" in text and "next_sync: none while held" in text
+    # The hold is in the state store: a kill -9 and a restart keep it.
+    bed.agent.proc.kill9()
+    bed.agent.start(procs)
+    assert bed.status()["sync"]["held"] is True
+    assert sync_now(bed).returncode == 1
+    r = bed.agent.haesctl("sync", "release")
+    assert r.returncode == 0 and "syncs released" in r.stdout, r.stdout
+    assert bed.agent.haesctl("sync", "release").stdout.startswith("syncs are not held")
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 300
+    kinds = [e["kind"] for e in bed.events()]
+    assert "sync_hold" in kinds and "sync_release" in kinds

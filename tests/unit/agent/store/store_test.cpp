@@ -51,6 +51,7 @@ class StoreTest : public ::testing::Test {
     s.last_sync = {"haes-7-20261122", "dc1", "dc2", 6, from_unix_ms(1'794'999'000'000),
                    from_unix_ms(1'794'999'100'000)};
     s.write_block = {"dc2", from_unix_ms(1'795'000'002'000), "operator bob"};
+    s.sync_hold = {true, "operator carol", "rescue dc1's writes", from_unix_ms(1'795'000'003'000)};
     return s;
   }
 
