@@ -95,6 +95,9 @@ def test_failover_loses_only_what_came_after_the_sync_point_then_dc1_becomes_the
     # dc1 healed: it becomes the restore target of dc2's snapshots.
     bed.dc1.heal()
     bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green")
+    # The operator is told that the next sync replaces dc1's post-sync writes.
+    nxt = bed.agent.haesctl("status").stdout.split("next_step: ")[1]
+    assert "replaces the writes it took after the last sync point" in nxt and "haesctl sync hold" in nxt, nxt
     write_docs(bed, range(1000, 1010))  # lands on dc2
     r = sync_now(bed)
     assert r.returncode == 0, r.stdout
