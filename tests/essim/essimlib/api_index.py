@@ -3,12 +3,14 @@ _search, _refresh, _close, _open, _settings, _block, _aliases."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 
 from essimlib.api_cluster import wait_for_master
 from essimlib.cluster import Cluster
-from essimlib.errors import EsError, illegal_argument, index_not_found, parse_error
+from essimlib.errors import (BLOCK_READ_ONLY, BLOCK_READ_ONLY_ALLOW_DELETE, EsError, illegal_argument,
+                             index_not_found, parse_error, write_blocked)
 from essimlib.http import Request, Response
 
 
@@ -216,8 +218,12 @@ def register(router, cluster: Cluster) -> None:
     def open_(req: Request, index: str, **_):
         destructive_check(index)
         with cluster.lock:
-            for n in cluster.resolve(index):
+            names = [n for n in cluster.resolve(index) if cluster.indices[n].state != "open"]
+            cluster.check_shard_limit(sum(len(cluster.indices[n].shards) * (1 + cluster.indices[n].replicas)
+                                          for n in names))
+            for n in names:
                 cluster.indices[n].state = "open"
+            cluster.apply_disk_watermarks()
         return Response(200, {"acknowledged": True, "shards_acknowledged": True})
 
     def settings(req: Request, index: str = None, **_):
@@ -227,11 +233,26 @@ def register(router, cluster: Cluster) -> None:
                 return Response(200, {n: {"settings": cluster.indices[n].settings()} for n in names})
             body = req.json({}) or {}
             flat = flatten(body.get("settings", body))
+            keys = {k if k.startswith("index.") else "index." + k for k in flat}
+            for n in names:
+                # read_only and read_only_allow_delete block metadata writes too,
+                # except the settings update that changes blocks (as in ES).
+                idx = cluster.indices[n]
+                meta_blocks = [d for b, d in (("read_only", BLOCK_READ_ONLY),
+                                              ("read_only_allow_delete", BLOCK_READ_ONLY_ALLOW_DELETE))
+                               if idx.blocks.get(b)]
+                if meta_blocks and not all(k.startswith("index.blocks.") for k in keys):
+                    raise write_blocked(n, ", ".join(meta_blocks))
+            replicas = flat.get("index.number_of_replicas", flat.get("number_of_replicas"))
+            if replicas is not None:
+                cluster.check_shard_limit(sum(len(cluster.indices[n].shards) * (int(replicas) - cluster.indices[n].replicas)
+                                              for n in names if cluster.indices[n].state == "open"))
             for n in names:
                 idx = cluster.indices[n]
                 for key, value in flat.items():
                     key = key if key.startswith("index.") else "index." + key
-                    if key in ("index.blocks.write", "index.blocks.read_only"):
+                    if key in ("index.blocks.write", "index.blocks.read_only",
+                               "index.blocks.read_only_allow_delete"):
                         block = key.split(".")[-1]
                         if value is None or not truthy(value):
                             idx.blocks.pop(block, None)
@@ -243,6 +264,7 @@ def register(router, cluster: Cluster) -> None:
                         raise illegal_argument(f"final {n} setting [index.number_of_shards], not updateable")
                     elif key not in ("index.refresh_interval",):
                         raise illegal_argument(f"unknown setting [{key}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings")
+            cluster.apply_disk_watermarks()
         return Response(200, {"acknowledged": True})
 
     def add_block(req: Request, index: str, block: str, **_):
@@ -286,6 +308,35 @@ def register(router, cluster: Cluster) -> None:
                         del cluster.indices[n]
         return Response(200, {"acknowledged": True})
 
+    def get_alias(req: Request, index: str = None, name: str = None, **_):
+        """GET/HEAD [/<index>]/_alias[/<name>] (RestGetAliasesAction): 404 with
+        "alias [x] missing" when a named alias exists nowhere; HEAD: status only."""
+        with cluster.lock:
+            names = cluster.resolve(index or "_all", include_hidden=index is not None)
+            wanted = name.split(",") if name and name not in ("_all", "*") else None
+            out, found = {}, set()
+            for n in names:
+                idx = cluster.indices[n]
+                hits = {a: ({"is_write_index": True} if spec.get("is_write_index") else {})
+                        for a, spec in sorted(idx.aliases.items())
+                        if wanted is None or any(fnmatch.fnmatchcase(a, w) for w in wanted)}
+                found.update(w for w in (wanted or []) for a in hits if fnmatch.fnmatchcase(a, w))
+                if hits or (index is not None and wanted is None):
+                    out[n] = {"aliases": hits}
+            missing = [w for w in (wanted or []) if "*" not in w and w not in found]
+        status = 404 if missing else 200
+        if req.method == "HEAD":
+            return Response(status, None)
+        if missing:
+            reason = (f"alias [{missing[0]}] missing" if len(missing) == 1
+                      else f"aliases [{','.join(missing)}] missing")
+            return Response(404, {"error": reason, "status": 404, **out})
+        return Response(200, out)
+
+    router.add("GET|HEAD", "/_alias", get_alias, "indices.get_alias")
+    router.add("GET|HEAD", "/_alias/{name}", get_alias, "indices.get_alias")
+    router.add("GET|HEAD", "/{index}/_alias", get_alias, "indices.get_alias")
+    router.add("GET|HEAD", "/{index}/_alias/{name}", get_alias, "indices.get_alias")
     router.add("GET|POST", "/_count", count, "count")
     router.add("GET|POST", "/_search", search, "search")
     router.add("POST|PUT", "/_bulk", bulk, "bulk")

@@ -14,7 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
-from essimlib import api_cluster, api_index, api_snapshot, control
+from essimlib import (api_ccr, api_cluster, api_index, api_repository, api_snapshot, api_state, ccr, ccr_remote,
+                      control)
 from essimlib.auth import Auth
 from essimlib.cluster import Cluster
 from essimlib.errors import EsError
@@ -30,9 +31,10 @@ def log(msg: str) -> None:
 class Essim:
     def __init__(self, name: str, nodes: int, repo_root: Path, flavor: str = "es8",
                  users: Optional[Path] = None, tls: Optional[ssl.SSLContext] = None,
-                 bytes_per_sec: float = 1_000_000.0):
+                 bytes_per_sec: float = 1_000_000.0, license_type: str = "platinum"):
         self.cluster = Cluster(name, nodes, flavor)
         self.snapshots = api_snapshot.SnapshotService(self.cluster, repo_root, bytes_per_sec)
+        self.ccr = ccr.CcrService(self.cluster, license_type)
         self.auth = Auth(users, flavor)
         self.tls = tls
         self.faults: dict = {n.name: None for n in self.cluster.nodes}
@@ -40,7 +42,10 @@ class Essim:
         self.counters_lock = threading.Lock()
         self.router = Router()
         api_cluster.register(self.router, self.cluster)
+        api_repository.register(self.router, self.cluster, self.snapshots)  # before api_snapshot's /{snap}
         api_snapshot.register(self.router, self.cluster, self.snapshots)
+        api_state.register(self.router, self.cluster)
+        api_ccr.register(self.router, self.cluster, self.ccr)  # before api_index's /{index} routes
         api_index.register(self.router, self.cluster)
         self.servers: dict = {}
         self.control_server: Optional[NodeServer] = None
@@ -116,6 +121,7 @@ class Essim:
         return {"cluster": self.cluster.name, "nodes": ports, "control": ports_control}
 
     def stop(self) -> None:
+        self.ccr.stop()
         for s in self.servers.values():
             s.stop()
         if self.control_server:
@@ -142,6 +148,8 @@ def main(argv=None) -> int:
     p.add_argument("--users", help='JSON {"users": {name: password}, "api_keys": {id: key}}')
     p.add_argument("--flavor", choices=["es8", "es7", "opensearch2"], default="es8")
     p.add_argument("--snapshot-bytes-per-sec", type=float, default=1_000_000.0)
+    p.add_argument("--license", choices=list(ccr_remote.LICENSE_TYPES), default="platinum",
+                   help="license type GET /_license reports; CCR needs platinum, enterprise or trial")
     p.add_argument("--master-timeout", type=float, default=30.0,
                    help="seconds a node without a master waits before 503 (ES: master_timeout)")
     args = p.parse_args(argv)
@@ -151,7 +159,7 @@ def main(argv=None) -> int:
     repo_root.mkdir(parents=True, exist_ok=True)
     essim = Essim(args.cluster, args.nodes, repo_root, args.flavor,
                   Path(args.users) if args.users else None,
-                  tls_context(args.tls_cert, args.tls_key), args.snapshot_bytes_per_sec)
+                  tls_context(args.tls_cert, args.tls_key), args.snapshot_bytes_per_sec, args.license)
     essim.cluster.master_wait = args.master_timeout
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

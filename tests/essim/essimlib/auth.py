@@ -44,7 +44,7 @@ class Auth:
             key_id, _, key = decoded.partition(":")
             if key_id and self.api_keys.get(key_id) == key:
                 return
-            raise self._fail(f"unable to authenticate with provided credentials and anonymous access is not allowed for this request")
+            raise self._fail("unable to authenticate with provided credentials and anonymous access is not allowed for this request")
         raise self._fail(f"missing authentication credentials for REST request [{path}]")
 
     def _fail(self, reason: str) -> EsError:

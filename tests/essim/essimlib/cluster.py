@@ -20,8 +20,11 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-from essimlib.errors import (BLOCK_READ_ONLY, BLOCK_WRITE, EsError, index_not_found,
-                             illegal_argument, write_blocked)
+from essimlib.errors import (BLOCK_READ_ONLY, BLOCK_READ_ONLY_ALLOW_DELETE, BLOCK_WRITE, EsError,
+                             index_not_found, write_blocked)
+from essimlib.settings import ClusterSettings
+
+GIB = 1024 ** 3
 
 RANK = {"green": 0, "yellow": 1, "red": 2}
 
@@ -37,6 +40,21 @@ class Node:
     index: int
     node_id: str = field(default_factory=new_uuid)
     up: bool = True
+    # Vitals reported by _nodes/stats, settable on the control port. Defaults:
+    # a 100 GiB data disk 30% used, a 1 GiB heap 30% used.
+    disk_total: int = 100 * GIB
+    disk_available: int = 70 * GIB
+    heap_max: int = GIB
+    heap_used: int = -(-3 * GIB // 10)  # ceil: heap_used_percent (integer division, as ES) is 30
+    started: float = field(default_factory=time.time)
+
+    @property
+    def heap_used_percent(self) -> int:
+        return self.heap_used * 100 // self.heap_max  # JvmStats: integer division
+
+    @property
+    def disk_used_percent(self) -> float:
+        return 100.0 * (self.disk_total - self.disk_available) / self.disk_total
 
 
 @dataclass
@@ -57,7 +75,10 @@ class Shard:
     segments: list = field(default_factory=list)  # sealed segments
     open_ops: list = field(default_factory=list)  # ops not yet in a sealed segment
     open_size: int = 0
-    seq_no: int = 0
+    seq_no: int = 0             # the next sequence number; max_seq_no is seq_no - 1
+    # Every operation, in seq_no order: (seq_no, "index"|"delete", id, source, version).
+    # ES keeps this history with soft deletes; CCR followers read it.
+    history: list = field(default_factory=list)
 
     def seal(self) -> None:
         """Turns the open operations into an immutable segment (a refresh/flush)."""
@@ -79,6 +100,8 @@ class Index:
     creation_date: int = field(default_factory=lambda: int(time.time() * 1000))
     hidden: bool = False
     snapshotting: int = 0                           # running snapshots reading it
+    recovery: Optional[dict] = None                 # restore source (for _recovery), None: created empty
+    follow: Optional[dict] = None                   # CCR follower: remote_cluster, leader_index, ..., status
 
     def shard_of(self, doc_id: str) -> Shard:
         return self.shards[zlib.crc32(doc_id.encode()) % len(self.shards)]
@@ -93,6 +116,8 @@ class Index:
             s["index"]["hidden"] = "true"
         if self.blocks:
             s["index"]["blocks"] = {k: "true" for k, v in self.blocks.items() if v}
+        if self.follow is not None:
+            s["index"]["xpack"] = {"ccr": {"following_index": "true"}}
         return s
 
 
@@ -104,7 +129,7 @@ class Cluster:
         self.flavor = flavor
         self.nodes = [Node(f"{name}-n{i + 1}", i) for i in range(node_count)]
         self.indices: dict[str, Index] = {}
-        self.persistent: dict = {}
+        self.settings = ClusterSettings()
         self.master_wait = 30.0          # seconds a node without master waits (ES master_timeout)
         self.fail_next_restore = False   # control: the next restore's shards cannot be allocated
         self.slm_policies: dict = {}
@@ -143,6 +168,7 @@ class Cluster:
                             others = [n.index for n in self.up_nodes()]
                             if others:
                                 sh.primary_node = others[0]
+            self.apply_disk_watermarks()
 
     # ---- allocation and health -------------------------------------------
 
@@ -249,11 +275,13 @@ class Cluster:
                               {"index_uuid": self.indices[name].uuid, "index": name})
             if not self.has_master():
                 raise master_not_discovered()
+            self.check_shard_limit(shards * (1 + replicas))
             ups = [n.index for n in self.up_nodes()]
             idx = Index(name, new_uuid(), [Shard(i, ups[i % len(ups)]) for i in range(shards)],
                         replicas, hidden=hidden or name.startswith("."))
             idx.aliases = aliases or {}
             self.indices[name] = idx
+            self.apply_disk_watermarks()
             return idx
 
     def get_index(self, name: str) -> Index:
@@ -294,10 +322,65 @@ class Cluster:
     def check_writable(self, idx: Index) -> None:
         if idx.state != "open":
             raise EsError(400, "index_closed_exception", "closed", {"index_uuid": idx.uuid, "index": idx.name})
-        if idx.blocks.get("read_only"):
-            raise write_blocked(idx.name, BLOCK_READ_ONLY)
-        if idx.blocks.get("write"):
-            raise write_blocked(idx.name, BLOCK_WRITE)
+        blocks = self.write_blocks(idx)
+        if blocks:
+            raise write_blocked(idx.name, ", ".join(blocks))
+        if idx.follow is not None:
+            # FollowingEngine.preFlight: only operations replicated from the leader.
+            raise EsError(403, "status_exception",
+                          "a following engine does not accept operations without an assigned sequence number")
+
+    @staticmethod
+    def write_blocks(idx: Index) -> list:
+        """The index's blocks at the WRITE level, in block-id order, as ES lists them."""
+        return [desc for name, desc in (("read_only", BLOCK_READ_ONLY), ("write", BLOCK_WRITE),
+                                        ("read_only_allow_delete", BLOCK_READ_ONLY_ALLOW_DELETE))
+                if idx.blocks.get(name)]
+
+    # ---- shard placement, disk watermarks, shard limit ----------------------
+
+    def shard_nodes(self, idx: Index, sh: Shard) -> list:
+        """Node indexes holding a copy of this shard: its primary's node, then
+        its active replicas on the next live nodes."""
+        out = [sh.primary_node]
+        ups = [n.index for n in self.up_nodes() if n.index != sh.primary_node]
+        ups = sorted(ups, key=lambda i: (i - sh.primary_node) % len(self.nodes))
+        return out + ups[:self.active_replicas(idx)]
+
+    def apply_disk_watermarks(self) -> None:
+        """ES's DiskThresholdMonitor: every index with a shard on a node over
+        the flood-stage watermark gets index.blocks.read_only_allow_delete;
+        the block goes away once no node holding its shards is over the high
+        watermark. essim runs it whenever disks, settings or allocation change
+        (ES: every cluster.info.update.interval)."""
+        with self.lock:
+            if self.settings.get("cluster.routing.allocation.disk.threshold_enabled") != "true":
+                return
+            flood = self.settings.watermark("flood_stage")
+            high = self.settings.watermark("high")
+            over_flood = {n.index for n in self.nodes if n.up and flood.exceeded(n.disk_total, n.disk_available)}
+            over_high = {n.index for n in self.nodes if n.up and high.exceeded(n.disk_total, n.disk_available)}
+            for idx in self.indices.values():
+                on = set()
+                for sh in idx.shards:
+                    on.update(self.shard_nodes(idx, sh))
+                if on & over_flood:
+                    idx.blocks["read_only_allow_delete"] = True
+                elif idx.blocks.get("read_only_allow_delete") and not on & over_high:
+                    del idx.blocks["read_only_allow_delete"]
+
+    def open_shards(self, exclude: tuple = ()) -> int:
+        return sum(len(i.shards) * (1 + i.replicas) for n, i in self.indices.items()
+                   if i.state == "open" and n not in exclude)
+
+    def check_shard_limit(self, new_shards: int, exclude: tuple = ()) -> None:
+        """ShardLimitValidator: cluster.max_shards_per_node x data nodes, over open indices."""
+        limit = self.settings.int("cluster.max_shards_per_node") * len(self.up_nodes())
+        current = self.open_shards(exclude)
+        if current + new_shards > limit:
+            raise EsError(400, "validation_exception",
+                          f"Validation Failed: 1: this action would add [{new_shards}] shards, but this cluster "
+                          f"currently has [{current}]/[{limit}] maximum normal shards open;")
 
     def write_doc(self, index: str, doc_id: Optional[str], source: dict, op_type: str = "index") -> dict:
         """Indexes one document; returns the bulk-item/_doc result body."""
@@ -323,6 +406,7 @@ class Cluster:
             seq_no = sh.seq_no
             sh.seq_no += 1
             idx.docs[doc_id] = {"source": source, "version": version, "seq_no": seq_no, "shard": sh.number}
+            sh.history.append((seq_no, "index", doc_id, source, version))
             size = len(json.dumps(source)) + len(doc_id) + 16
             sh.open_ops.append(("index", doc_id, source))
             sh.open_size += size
@@ -338,12 +422,42 @@ class Cluster:
             old = idx.docs.pop(doc_id, None)
             seq_no = sh.seq_no
             sh.seq_no += 1
+            sh.history.append((seq_no, "delete", doc_id, None, (old["version"] + 1) if old else 1))
             if old is not None:
                 sh.open_ops.append(("delete", doc_id, None))
                 sh.open_size += len(doc_id) + 16
             return {"_index": index, "_id": doc_id, "_version": (old["version"] + 1) if old else 1,
                     "result": "deleted" if old else "not_found",
                     "_shards": self.shards_header(idx), "_seq_no": seq_no, "_primary_term": 1}
+
+    def apply_replicated(self, name: str, index_uuid: str, shard: int, ops: list) -> int:
+        """A CCR follower's write: the leader's operations with their own
+        sequence numbers, in order; those already applied are skipped.
+        Returns how many were applied. Raises if the follower index is gone
+        (or was re-created) or closed."""
+        with self.lock:
+            idx = self.indices.get(name)
+            if idx is None or idx.uuid != index_uuid:
+                raise index_not_found(name)
+            if idx.state != "open":
+                raise EsError(400, "index_closed_exception", "closed", {"index_uuid": idx.uuid, "index": name})
+            sh = idx.shards[shard]
+            applied = 0
+            for seq_no, op, doc_id, source, version in ops:
+                if seq_no < sh.seq_no:
+                    continue
+                if op == "index":
+                    idx.docs[doc_id] = {"source": source, "version": version, "seq_no": seq_no, "shard": shard}
+                    sh.open_ops.append(("index", doc_id, source))
+                    sh.open_size += len(json.dumps(source)) + len(doc_id) + 16
+                else:
+                    if idx.docs.pop(doc_id, None) is not None:
+                        sh.open_ops.append(("delete", doc_id, None))
+                        sh.open_size += len(doc_id) + 16
+                sh.history.append((seq_no, op, doc_id, source, version))
+                sh.seq_no = seq_no + 1
+                applied += 1
+            return applied
 
     def shards_header(self, idx: Index) -> dict:
         return {"total": 1 + idx.replicas, "successful": 1 + self.active_replicas(idx), "failed": 0}

@@ -4,7 +4,9 @@ injection and introspection. Documented in tests/essim/README.md."""
 from __future__ import annotations
 
 import json
+import math
 
+from essimlib import ccr_remote
 from essimlib.errors import EsError
 from essimlib.http import Request, Response
 from essimlib.router import Router
@@ -26,11 +28,16 @@ def handler(essim):
         return Response(200, {
             "cluster": cluster.name, "master": m.name if m else None,
             "nodes": {n.name: {"port": essim.servers[n.name].port, "up": n.up,
-                               "fault": essim.faults[n.name]} for n in cluster.nodes},
+                               "fault": essim.faults[n.name], **vitals(n)} for n in cluster.nodes},
             "health": cluster.health()["status"],
-            "indices": {n: {"docs": len(i.docs), "state": i.state, "health": cluster.index_health(i)}
+            "indices": {n: {"docs": len(i.docs), "state": i.state, "health": cluster.index_health(i),
+                            "blocks": sorted(b for b, on in i.blocks.items() if on)}
                         for n, i in cluster.indices.items()},
             "snapshot_bytes_per_sec": essim.snapshots.bytes_per_sec,
+            "license": {"type": essim.ccr.license["type"], "status": essim.ccr.license["status"]},
+            "ccr": {"delay_ms": essim.ccr.delay_ms, "stalled": essim.ccr.stall,
+                    "followers": {n: {k: v for k, v in i.follow.items() if k != "parameters"}
+                                  for n, i in cluster.indices.items() if i.follow is not None}},
             "running_snapshots": [r.name for r in essim.snapshots.running]})
 
     def node_action(req, node: str, action: str, **_):
@@ -66,13 +73,55 @@ def handler(essim):
             if how not in BREAK_MODES:
                 raise EsError(400, "bad_mode", f"break mode [{how}] is not one of {list(BREAK_MODES)}")
             essim.faults[node] = {"mode": "break", "how": how}
+        elif action == "disk":
+            set_disk(cluster.node(node), body)
+        elif action == "heap":
+            set_heap(cluster.node(node), body)
         elif action == "clear":
             essim.faults[node] = None
             essim.servers[node].released.set()
         else:
             raise EsError(404, "no_such_action", f"unknown action [{action}]")
         return Response(200, {"node": node, "action": action, "fault": essim.faults[node],
-                              "up": cluster.node(node).up})
+                              "up": cluster.node(node).up, **vitals(cluster.node(node))})
+
+    def set_disk(n, body: dict) -> None:
+        """{"used_percent": P} or {"used_bytes": B}, optionally {"total_bytes": T}."""
+        total = body.get("total_bytes", n.disk_total)
+        if not isinstance(total, int) or total < 1:
+            raise EsError(400, "bad_disk", f"total_bytes [{total}] must be a positive integer")
+        if "used_percent" in body:
+            pct = body["used_percent"]
+            if not isinstance(pct, (int, float)) or not 0 <= pct <= 100:
+                raise EsError(400, "bad_disk", f"used_percent [{pct}] must be a number from 0 to 100")
+            used = int(round(total * pct / 100.0))
+        elif "used_bytes" in body:
+            used = body["used_bytes"]
+            if not isinstance(used, int) or not 0 <= used <= total:
+                raise EsError(400, "bad_disk", f"used_bytes [{used}] must be an integer from 0 to total_bytes ({total})")
+        elif "total_bytes" in body:
+            used = min(total, n.disk_total - n.disk_available)
+        else:
+            raise EsError(400, "bad_disk", "give used_percent, used_bytes or total_bytes")
+        with cluster.lock:
+            n.disk_total, n.disk_available = total, total - used
+            cluster.apply_disk_watermarks()
+
+    def set_heap(n, body: dict) -> None:
+        """{"used_percent": P}, optionally {"max_bytes": M}."""
+        heap_max = body.get("max_bytes", n.heap_max)
+        if not isinstance(heap_max, int) or heap_max < 1:
+            raise EsError(400, "bad_heap", f"max_bytes [{heap_max}] must be a positive integer")
+        pct = body.get("used_percent", n.heap_used * 100.0 / n.heap_max)
+        if not isinstance(pct, (int, float)) or not 0 <= pct <= 100:
+            raise EsError(400, "bad_heap", f"used_percent [{pct}] must be a number from 0 to 100")
+        n.heap_max, n.heap_used = heap_max, math.ceil(heap_max * pct / 100.0)
+
+    def vitals(n) -> dict:
+        return {"disk": {"total_bytes": n.disk_total, "available_bytes": n.disk_available,
+                         "used_percent": round(n.disk_used_percent, 2)},
+                "heap": {"max_bytes": n.heap_max, "used_bytes": n.heap_used,
+                         "used_percent": n.heap_used_percent}}
 
     def red(req, **_):
         body = req.json({}) or {}
@@ -124,6 +173,35 @@ def handler(essim):
             essim.counters.clear()
         return Response(200, {"reset": True})
 
+    def ccr_replication(req, **_):
+        """The follower side's lag: {"delay_ms": N} between reading operations
+        from the leader and applying them, {"stalled": true} no reads at all."""
+        body = req.json({}) or {}
+        if "delay_ms" in body:
+            if not isinstance(body["delay_ms"], int) or body["delay_ms"] < 0:
+                raise EsError(400, "bad_delay", f"delay_ms [{body['delay_ms']}] must be a non-negative integer")
+            essim.ccr.delay_ms = body["delay_ms"]
+        if "stalled" in body:
+            if not isinstance(body["stalled"], bool):
+                raise EsError(400, "bad_stalled", f"stalled [{body['stalled']}] must be true or false")
+            essim.ccr.stall = body["stalled"]
+        return Response(200, {"delay_ms": essim.ccr.delay_ms, "stalled": essim.ccr.stall})
+
+    def license_(req, **_):
+        body = req.json({}) or {}
+        lic = essim.ccr.license
+        if "type" in body:
+            if body["type"] not in ccr_remote.LICENSE_TYPES:
+                raise EsError(400, "bad_license", f"license type [{body['type']}] is not one of {list(ccr_remote.LICENSE_TYPES)}")
+            lic["type"] = body["type"]
+        if "status" in body:
+            if body["status"] not in ("active", "expired"):
+                raise EsError(400, "bad_license", f"license status [{body['status']}] is not active or expired")
+            lic["status"] = body["status"]
+        return Response(200, {"type": lic["type"], "status": lic["status"]})
+
+    router.add("POST", "/ccr/replication", ccr_replication)
+    router.add("POST", "/license", license_)
     router.add("GET", "/state", state)
     router.add("POST", "/nodes/{node}/{action}", node_action)
     router.add("POST", "/cluster/red", red)

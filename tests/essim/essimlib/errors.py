@@ -56,8 +56,14 @@ def parse_error(reason: str) -> EsError:
 
 
 def write_blocked(index: str, block: str) -> EsError:
-    return EsError(403, "cluster_block_exception", f"index [{index}] blocked by: [{block}];")
+    # The status is the block's (ClusterBlockException.status()): 403 for the
+    # API blocks, 429 for the flood-stage one.
+    status = 429 if block.startswith("TOO_MANY_REQUESTS") else 403
+    return EsError(status, "cluster_block_exception", f"index [{index}] blocked by: [{block}];")
 
 
 BLOCK_WRITE = "FORBIDDEN/8/index write (api)"
 BLOCK_READ_ONLY = "FORBIDDEN/5/index read-only (api)"
+# IndexMetadata.INDEX_READ_ONLY_ALLOW_DELETE_BLOCK: id 12, RestStatus.TOO_MANY_REQUESTS
+BLOCK_READ_ONLY_ALLOW_DELETE = ("TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, "
+                                "index has read-only-allow-delete block")

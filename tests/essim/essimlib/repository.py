@@ -1,29 +1,46 @@
-"""A shared-file-system snapshot repository, as real files two essim
-processes (two clusters) can both read.
+"""A shared-file-system snapshot repository laid out as ES's BlobStoreRepository
+lays it out, as real files that another cluster, or a copy made by another
+program (rsync), can read.
 
-Layout under the repository's location:
+Layout under the repository's location (contents are JSON, not ES's SMILE):
 
-    index.latest          the current generation N (text)
-    index-N               {"generation", "uuid", "snapshots": [summary...]}
-    snap-<uuid>.json      one snapshot: indices, their metadata, shard segments, state
-    segments/<id>.json    one segment: the operations it holds (shared by every
-                          snapshot that references it: snapshots are incremental)
+    index-N                     root (RepositoryData): snapshots, their indices, shard
+                                generations. The highest N present is the current one.
+    index.latest                N, written after index-N (ES reads it only where it
+                                cannot list; essim, like ES on fs, lists)
+    snap-<snapshot-uuid>.dat    SnapshotInfo: what GET /_snapshot answers
+    meta-<snapshot-uuid>.dat    the snapshot's global metadata
+    indices/<index-id>/meta-<blob-id>.dat        one index's metadata (deduplicated)
+    indices/<index-id>/<shard>/__<segment-id>    a data blob: one segment's operations
+    indices/<index-id>/<shard>/snap-<uuid>.dat   one snapshot of the shard: its files
+    indices/<index-id>/<shard>/index-<gen>       the shard's generation: every snapshot
+                                                 of the shard and its files
+
+Everything but the root files is written once and never changed; a snapshot
+writes its blobs first and its root file (index-N, then index.latest) last,
+and a deletion writes the new root before it removes what nothing references
+any more. So a copy that moves blobs first and root files last is always a
+consistent repository at its destination. Every listing and restore reads the
+root again (no cache): files copied in by another program are seen at once.
 
 A writing registration remembers the generation it last wrote or read. If it
 finds another one (someone else wrote), it disables the repository the way ES
 does, until the repository is registered again with other settings, or deleted
-and registered again (a PUT with the same settings changes nothing, as in ES). A readonly registration
-re-reads the generation every time and never writes.
+and registered again (a PUT with the same settings changes nothing, as in ES).
+A readonly registration re-reads the generation every time and never writes.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import re
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from essimlib.cluster import new_uuid
 from essimlib.errors import EsError
@@ -36,14 +53,36 @@ CORRUPTED = ("Could not read repository data because the contents of the reposit
              "add it again to make the cluster recover the known state of the repository from its "
              "physical contents.")
 
+ROOT_GEN = re.compile(r"^index-(\d+)$")
+
+
+class BlobMissing(FileNotFoundError):
+    """A blob the repository's root names is not there (ES: NoSuchFileException)."""
+
+    def __init__(self, path: Path):
+        super().__init__(str(path))
+        self.path = path
+
 
 def write_atomic(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
     with open(tmp, "w") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def stable_id(*parts: str) -> str:
+    """A 22-character id derived from its parts (the same index name always
+    gets the same directory, so concurrent snapshots agree on it)."""
+    digest = hashlib.sha1("\0".join(parts).encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def empty_root() -> dict:
+    return {"uuid": "_na_", "cluster_id": "_na_", "snapshots": [], "indices": {}}
 
 
 @dataclass
@@ -57,18 +96,22 @@ class Repository:
     corrupted: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    # ---- generations -------------------------------------------------------
+    # ---- root generations ---------------------------------------------------
 
     def latest(self) -> int:
+        """The highest index-N present (BlobStoreRepository.latestIndexBlobId
+        lists them on fs), -1 for an empty repository."""
         try:
-            return int((self.location / "index.latest").read_text().strip())
-        except (FileNotFoundError, ValueError):
+            names = os.listdir(self.location)
+        except FileNotFoundError:
             return -1
+        gens = [int(m.group(1)) for m in map(ROOT_GEN.match, names) if m]
+        return max(gens, default=-1)
 
     def check(self) -> None:
         """Raises ES's error if this registration found a foreign write.
 
-        Under the lock: a check that read index.latest between this
+        Under the lock: a check that read the generation between this
         registration's own commit writing it and recording expected_gen
         would take our own write for a foreign one."""
         if self.readonly:
@@ -80,55 +123,76 @@ class Repository:
                 raise EsError(500, "repository_exception", f"[{self.name}] {CORRUPTED}")
 
     def data(self) -> dict:
-        gen = self.latest()
-        if gen < 0:
-            return {"generation": -1, "uuid": "_na_", "snapshots": []}
-        return json.loads((self.location / f"index-{gen}").read_text())
+        """The current root, read from disk every time."""
+        for _ in range(3):
+            gen = self.latest()
+            if gen < 0:
+                return empty_root()
+            try:
+                root = json.loads((self.location / f"index-{gen}").read_text())
+            except FileNotFoundError:
+                continue  # replaced by a newer generation meanwhile
+            for key, value in empty_root().items():
+                root.setdefault(key, value)
+            return root
+        raise EsError(500, "repository_exception", f"[{self.name}] concurrent modification of the index-N file")
 
-    def commit(self, data: dict) -> None:
-        """Writes the next generation (index-N+1, then index.latest)."""
+    def commit(self, root: dict) -> None:
+        """Writes the next root generation: index-(N+1), then index.latest;
+        keeps the previous index-N as ES does, removes older ones."""
         with self.lock:
             self.check()
             gen = self.latest() + 1
-            data = dict(data, generation=gen)
-            if data.get("uuid", "_na_") == "_na_":
-                data["uuid"] = new_uuid()
-            write_atomic(self.location / f"index-{gen}", json.dumps(data))
+            root = {k: v for k, v in root.items() if k != "generation"}
+            if root.get("uuid", "_na_") == "_na_":
+                root["uuid"] = new_uuid()
+            write_atomic(self.location / f"index-{gen}", json.dumps(root))
             write_atomic(self.location / "index.latest", str(gen))
             self.expected_gen = gen
+            for old in range(max(0, gen - 10), gen - 1):
+                (self.location / f"index-{old}").unlink(missing_ok=True)
 
     def uuid(self) -> str:
         return self.data().get("uuid", "_na_")
 
     # ---- blobs --------------------------------------------------------------
 
-    def has_segment(self, seg_id: str) -> bool:
-        return (self.location / "segments" / f"{seg_id}.json").exists()
+    def blob_exists(self, rel: str) -> bool:
+        return (self.location / rel).exists()
 
-    def write_segment(self, seg_id: str, ops: list) -> None:
-        (self.location / "segments").mkdir(parents=True, exist_ok=True)
-        write_atomic(self.location / "segments" / f"{seg_id}.json", json.dumps({"ops": ops}))
+    def write_blob(self, rel: str, obj) -> None:
+        write_atomic(self.location / rel, json.dumps(obj))
 
-    def read_segment(self, seg_id: str) -> list:
-        return json.loads((self.location / "segments" / f"{seg_id}.json").read_text())["ops"]
+    def read_blob(self, rel: str):
+        path = self.location / rel
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise BlobMissing(path) from None
 
-    def write_snapshot(self, info: dict) -> None:
-        write_atomic(self.location / f"snap-{info['uuid']}.json", json.dumps(info))
+    def delete_blob(self, rel: str) -> None:
+        (self.location / rel).unlink(missing_ok=True)
 
-    def read_snapshot(self, snap_uuid: str) -> dict:
-        return json.loads((self.location / f"snap-{snap_uuid}.json").read_text())
+    def delete_tree(self, rel: str) -> None:
+        shutil.rmtree(self.location / rel, ignore_errors=True)
 
-    def delete_snapshot_files(self, snap_uuid: str, keep_segments: set) -> None:
-        info = self.read_snapshot(snap_uuid)
-        for idx in info["indices_detail"].values():
-            for shard in idx["shards"]:
-                for seg in shard["segments"]:
-                    if seg["id"] not in keep_segments:
-                        try:
-                            (self.location / "segments" / f"{seg['id']}.json").unlink()
-                        except FileNotFoundError:
-                            pass
-        (self.location / f"snap-{snap_uuid}.json").unlink(missing_ok=True)
+    @staticmethod
+    def shard_dir(index_id: str, shard: int) -> str:
+        return f"indices/{index_id}/{shard}"
+
+    @staticmethod
+    def data_blob(seg_id: str) -> str:
+        return f"__{seg_id}"
+
+    def index_id(self, root: dict, index: str) -> str:
+        entry = root["indices"].get(index)
+        return entry["id"] if entry else stable_id(index)
+
+
+def snapshot_missing_blob(repo: str, snap: str, snap_uuid: str, missing: BlobMissing) -> EsError:
+    """SnapshotMissingException wrapping the NoSuchFileException."""
+    return EsError(404, "snapshot_missing_exception", f"[{repo}:{snap}/{snap_uuid}] is missing",
+                   caused_by={"type": "no_such_file_exception", "reason": str(missing.path)})
 
 
 def register(repos: dict, repo_root: Path, name: str, body: dict, node_id: str) -> Repository:

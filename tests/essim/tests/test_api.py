@@ -7,8 +7,6 @@ project's ES reference notes."""
 import json
 import urllib.request
 
-from haestest.essim import http
-
 
 def test_root_shape(dc1):
     # docs/reference/rest-api/root.asciidoc (GET /)

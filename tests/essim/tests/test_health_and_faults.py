@@ -10,7 +10,6 @@ import urllib.request
 import pytest
 
 from haestest.essim import EssimCluster, EssimError, http
-from haestest.proc import wait_for
 
 
 def raw_get(port: int, path: str = "/", timeout: float = 2.0) -> bytes:

@@ -1,8 +1,6 @@
 """Snapshots as real files in a repository two clusters share (ES 8
 create/get/status/restore snapshot API docs; ES-REFERENCE §1.4-1.10, §2)."""
 
-import threading
-
 from haestest.proc import wait_for
 
 
