@@ -17,12 +17,8 @@ void append_name(Bytes& out, std::string_view name) {
 
 void append_value(Bytes& out, const Value& v) {
   switch (v.type) {
-    case DataType::kNull:
-      out.push_back(0x00);
-      return;
-    case DataType::kBool:
-      out.push_back(v.boolean ? 0x11 : 0x01);
-      return;
+    case DataType::kNull: out.push_back(0x00); return;
+    case DataType::kBool: out.push_back(v.boolean ? 0x11 : 0x01); return;
     case DataType::kInt32:
     case DataType::kUint32:
     case DataType::kInt64:
@@ -61,8 +57,7 @@ void append_unset_var(Bytes& out, Scope scope, std::string_view name) {
   append_name(out, name);
 }
 
-FrameBuilder::FrameBuilder(Bytes& out, FrameType type, uint64_t stream_id, uint64_t frame_id,
-                           uint32_t flags)
+FrameBuilder::FrameBuilder(Bytes& out, FrameType type, uint64_t stream_id, uint64_t frame_id, uint32_t flags)
     : out_(out), start_(out.size()) {
   out_.resize(start_ + 4);  // LENGTH, filled by finish()
   out_.push_back(static_cast<uint8_t>(type));
@@ -96,9 +91,7 @@ FrameBuilder& FrameBuilder::message(std::string_view name, uint8_t nb_args) {
   return *this;
 }
 
-FrameBuilder& FrameBuilder::arg(std::string_view name, const Value& v) {
-  return kv(name, v);
-}
+FrameBuilder& FrameBuilder::arg(std::string_view name, const Value& v) { return kv(name, v); }
 
 FrameBuilder& FrameBuilder::raw(std::span<const uint8_t> bytes) {
   out_.insert(out_.end(), bytes.begin(), bytes.end());
@@ -131,8 +124,7 @@ void build_disconnect(Bytes& out, FrameType type, Status status, std::string_vie
     message = message.substr(0, kMaxDisconnectMessage);
   }
   FrameBuilder b(out, type, 0, 0);
-  b.kv("status-code", Value::uint32(static_cast<uint32_t>(status)))
-      .kv("message", Value::string(message));
+  b.kv("status-code", Value::uint32(static_cast<uint32_t>(status))).kv("message", Value::string(message));
   b.finish();
 }
 }  // namespace
@@ -145,9 +137,8 @@ void build_haproxy_disconnect(Bytes& out, Status status, std::string_view messag
   build_disconnect(out, FrameType::kHaproxyDisconnect, status, message);
 }
 
-void build_haproxy_hello(Bytes& out, std::string_view versions, uint32_t max_frame_size,
-                         std::string_view capabilities, std::string_view engine_id,
-                         bool healthcheck) {
+void build_haproxy_hello(Bytes& out, std::string_view versions, uint32_t max_frame_size, std::string_view capabilities,
+                         std::string_view engine_id, bool healthcheck) {
   FrameBuilder b(out, FrameType::kHaproxyHello, 0, 0);
   b.kv("supported-versions", Value::string(versions))
       .kv("max-frame-size", Value::uint32(max_frame_size))

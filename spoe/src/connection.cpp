@@ -26,12 +26,14 @@ void ServerShared::log(LogLevel level, std::string_view text) const {
   }
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, ServerShared& shared, ThreadStats& stats)
+Connection::Connection(asio::ip::tcp::socket socket, ServerShared& shared, Worker& worker)
     : socket_(std::move(socket)),
-      wake_(socket_.get_executor()),
-      watchdog_timer_(socket_.get_executor()),
+      // The watchdog wakes at least every write_timeout, so arming the write
+      // deadline (every write) never moves the timer.
+      deadline_(socket_.get_executor(), shared.options.write_timeout),
+      event_(socket_.get_executor()),
       shared_(shared),
-      stats_(stats),
+      worker_(worker),
       id_(shared.next_id.fetch_add(1, std::memory_order_relaxed)),
       max_frame_size_(shared.options.max_frame_size) {
   boost::system::error_code ec;
@@ -45,125 +47,151 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerShared& shared, Threa
 
 Connection::~Connection() {
   shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-  stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
+  worker_.stats.connections_current.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Connection::start() {
-  last_activity_ = Clock::now();
+  deadline_.arm(shared_.options.hello_timeout);  // not moved by reads until the HELLO
   auto self = shared_from_this();
-  asio::co_spawn(socket_.get_executor(), [self] { return self->reader(); }, asio::detached);
-  asio::co_spawn(socket_.get_executor(), [self] { return self->writer(); }, asio::detached);
-  asio::co_spawn(socket_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
+  net::spawn(self, &Connection::reader);
+  net::spawn(self, &Connection::writer);
+  net::spawn_watchdog(self, deadline_);
 }
 
-std::chrono::milliseconds Connection::current_timeout() const {
-  return phase_ == Phase::kAwaitHello ? shared_.options.hello_timeout
-                                      : shared_.options.idle_timeout;
+void Connection::decode_buffered() {
+  while (reading() && !output_full()) {
+    DecodeResult r = decode_frame(std::span(in_.data() + in_start_, in_end_ - in_start_), max_frame_size_);
+    if (r.state == DecodeState::kNeedMore) {
+      break;
+    }
+    if (r.state == DecodeState::kError) {
+      fail(r.error, r.error == Status::kTooBig ? "frame length " + std::to_string(read_be32(in_.data() + in_start_)) +
+                                                     " over max-frame-size " + std::to_string(max_frame_size_)
+                                               : std::string("malformed frame header"));
+      break;
+    }
+    in_start_ += r.consumed;
+    on_frame(r.frame);
+  }
+  if (in_start_ == in_end_) {
+    in_start_ = in_end_ = 0;
+  }
+  ThreadStats::raise(worker_.stats.output_queue_peak, queued());
 }
 
 awaitable<void> Connection::reader() {
   boost::system::error_code ec;
-  while (phase_ == Phase::kAwaitHello || phase_ == Phase::kReady) {
+  for (;;) {
+    decode_buffered();
+    if (writer_waiting_ && !out_.empty()) {
+      signal();
+    }
+    if (!reading()) {
+      co_return;
+    }
+    if (output_full()) {
+      // Back-pressure: read nothing more until the writer has made room; the
+      // peer's frames wait in the kernel's buffers, not in ours.
+      ThreadStats::inc(worker_.stats.read_pauses);
+      reader_waiting_ = true;
+      while (output_full() && reading()) {
+        event_.expires_at(asio::steady_timer::time_point::max());
+        co_await event_.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      reader_waiting_ = false;
+      continue;
+    }
     if (in_end_ == in_.size()) {
       // Only a partial frame can be left here; move it to the front.
       std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
       in_end_ -= in_start_;
       in_start_ = 0;
     }
-    size_t n = co_await socket_.async_read_some(
-        asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-        asio::redirect_error(use_awaitable, ec));
+    size_t n = co_await socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                                                asio::redirect_error(use_awaitable, ec));
     if (ec) {
-      if (phase_ == Phase::kAwaitHello || phase_ == Phase::kReady) {
+      if (reading()) {
         // EOF or RST from HAProxy (reload, check, idle close): quiet.
-        shared_.log(LogLevel::kDebug, "spoe conn #" + std::to_string(id_) + " " + peer_ +
-                                          ": closed by peer (" + ec.message() + ")" +
-                                          (in_end_ > in_start_ ? ", mid-frame" : ""));
-        close_now();
+        shared_.log(LogLevel::kDebug,
+                    who() + ": closed by peer (" + ec.message() + ")" + (in_end_ > in_start_ ? ", mid-frame" : ""));
+        close();
       }
       co_return;
     }
-    last_activity_ = Clock::now();
-    ThreadStats::inc(stats_.bytes_in, n);
+    if (phase_ == Phase::kReady && !write_pending_) {
+      deadline_.arm(shared_.options.idle_timeout);  // while a write waits, its deadline stands
+    }
+    ThreadStats::inc(worker_.stats.bytes_in, n);
     in_end_ += n;
-    while (phase_ == Phase::kAwaitHello || phase_ == Phase::kReady) {
-      DecodeResult r = decode_frame(std::span(in_.data() + in_start_, in_end_ - in_start_),
-                                    max_frame_size_);
-      if (r.state == DecodeState::kNeedMore) {
-        break;
-      }
-      if (r.state == DecodeState::kError) {
-        fail(r.error, r.error == Status::kTooBig
-                          ? "frame length " + std::to_string(read_be32(in_.data() + in_start_)) +
-                                " over max-frame-size " + std::to_string(max_frame_size_)
-                          : std::string("malformed frame header"));
-        break;
-      }
-      in_start_ += r.consumed;
-      on_frame(r.frame);
-    }
-    if (in_start_ == in_end_) {
-      in_start_ = in_end_ = 0;
-    }
-    wake_writer();
   }
 }
 
 awaitable<void> Connection::writer() {
   boost::system::error_code ec;
   for (;;) {
-    if (out_.empty()) {
-      if (phase_ == Phase::kClosing || phase_ == Phase::kClosed) {
-        break;
+    if (written_ == writing_.size()) {
+      writing_.clear();
+      written_ = 0;
+      if (out_.empty()) {
+        if (!reading()) {
+          break;  // closing and everything sent, or closed
+        }
+        writer_waiting_ = true;
+        event_.expires_at(asio::steady_timer::time_point::max());
+        co_await event_.async_wait(asio::redirect_error(use_awaitable, ec));
+        writer_waiting_ = false;
+        continue;
       }
-      writer_idle_ = true;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
-      writer_idle_ = false;
-      continue;
+      std::swap(out_, writing_);
     }
-    std::swap(out_, writing_);
-    co_await asio::async_write(socket_, asio::buffer(writing_),
-                               asio::redirect_error(use_awaitable, ec));
+    write_pending_ = true;
+    deadline_.arm(shared_.options.write_timeout);
+    size_t n = co_await socket_.async_write_some(asio::buffer(writing_.data() + written_, writing_.size() - written_),
+                                                 asio::redirect_error(use_awaitable, ec));
+    write_pending_ = false;
     if (ec) {
       if (phase_ != Phase::kClosed) {
-        shared_.log(LogLevel::kDebug, "spoe conn #" + std::to_string(id_) + " " + peer_ +
-                                          ": write failed (" + ec.message() + ")");
+        shared_.log(LogLevel::kDebug, who() + ": write failed (" + ec.message() + ")");
       }
-      writing_.clear();
       break;
     }
-    last_activity_ = Clock::now();
-    ThreadStats::inc(stats_.bytes_out, writing_.size());
-    writing_.clear();
-  }
-  close_now();
-}
-
-awaitable<void> Connection::watchdog() {
-  boost::system::error_code ec;
-  while (phase_ != Phase::kClosed) {
-    auto deadline = last_activity_ + current_timeout();
-    if (Clock::now() >= deadline) {
-      shared_.log(LogLevel::kInfo, "spoe conn #" + std::to_string(id_) + " " + peer_ + ": " +
-                                       (phase_ == Phase::kAwaitHello ? "no HELLO" : "idle") +
-                                       " for " + std::to_string(current_timeout().count()) +
-                                       " ms, closing");
-      close_now();
-      break;
+    written_ += n;
+    ThreadStats::inc(worker_.stats.bytes_out, n);
+    deadline_.arm(phase_ == Phase::kReady ? shared_.options.idle_timeout : shared_.options.write_timeout);
+    if (reader_waiting_ && !output_full()) {
+      signal();
     }
-    watchdog_timer_.expires_at(deadline);
-    co_await watchdog_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
   }
+  close();
 }
 
-void Connection::wake_writer() {
-  if (writer_idle_ && !out_.empty()) {
-    wake_.cancel();
+void Connection::on_deadline() {
+  if (phase_ == Phase::kClosed) {
+    return;
   }
+  if (write_pending_) {
+    ThreadStats::inc(worker_.stats.slow_reader_disconnects);
+    size_t suppressed = 0;
+    if (worker_.slow_log.allow(suppressed)) {
+      shared_.log(LogLevel::kWarn, who() + ": the peer took none of its ACKs for " +
+                                       std::to_string(shared_.options.write_timeout.count()) + " ms (" +
+                                       std::to_string(queued()) + " bytes queued, reading paused at " +
+                                       std::to_string(shared_.max_output_bytes) + "), closing" +
+                                       net::LogLimiter::more(suppressed));
+    }
+  } else {
+    const bool hello = phase_ == Phase::kAwaitHello;
+    shared_.log(LogLevel::kInfo,
+                who() + ": " + (hello ? "no HELLO within " : "idle for ") +
+                    std::to_string((hello ? shared_.options.hello_timeout : shared_.options.idle_timeout).count()) +
+                    " ms, closing");
+  }
+  close();
 }
 
-void Connection::close_now() {
+void Connection::signal() { event_.cancel(); }
+
+void Connection::close() {
   if (phase_ == Phase::kClosed) {
     return;
   }
@@ -171,8 +199,8 @@ void Connection::close_now() {
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  wake_.cancel();
-  watchdog_timer_.cancel();
+  deadline_.stop();
+  event_.cancel();
 }
 
 void Connection::fail(Status status, std::string_view detail) {
@@ -181,12 +209,10 @@ void Connection::fail(Status status, std::string_view detail) {
     message += ": ";
     message += detail;
   }
-  shared_.log(LogLevel::kWarn, "spoe conn #" + std::to_string(id_) + " " + peer_ +
-                                   ": protocol error, sending DISCONNECT " +
-                                   std::to_string(static_cast<uint32_t>(status)) + " (" +
-                                   message + ")");
+  shared_.log(LogLevel::kWarn, who() + ": protocol error, sending DISCONNECT " +
+                                   std::to_string(static_cast<uint32_t>(status)) + " (" + message + ")");
   build_agent_disconnect(out_, status, message);
-  ThreadStats::inc(stats_.disconnects_sent[status_slot(status)]);
+  ThreadStats::inc(worker_.stats.disconnects_sent[status_slot(status)]);
   phase_ = Phase::kClosing;
 }
 
@@ -198,46 +224,37 @@ void Connection::on_frame(const FrameView& frame) {
   }
   if (phase_ == Phase::kAwaitHello) {
     if (frame.type != FrameType::kHaproxyHello) {
-      fail(Status::kInvalid, "expected HAPROXY-HELLO, got frame type " +
-                                 std::to_string(frame.raw_type));
+      fail(Status::kInvalid, "expected HAPROXY-HELLO, got frame type " + std::to_string(frame.raw_type));
       return;
     }
     on_hello(frame);
     return;
   }
   switch (frame.type) {
-    case FrameType::kNotify:
-      on_notify(frame);
-      return;
-    case FrameType::kHaproxyDisconnect:
-      on_haproxy_disconnect(frame);
-      return;
-    case FrameType::kHaproxyHello:
-      fail(Status::kInvalid, "second HAPROXY-HELLO on one connection");
-      return;
-    case FrameType::kUnset:
-      fail(Status::kFragmentationNotSupported, "fragment continuation (UNSET frame)");
-      return;
-    default:
-      fail(Status::kInvalid, "unexpected frame type " + std::to_string(frame.raw_type));
-      return;
+    case FrameType::kNotify: on_notify(frame); return;
+    case FrameType::kHaproxyDisconnect: on_haproxy_disconnect(frame); return;
+    case FrameType::kHaproxyHello: fail(Status::kInvalid, "second HAPROXY-HELLO on one connection"); return;
+    case FrameType::kUnset: fail(Status::kFragmentationNotSupported, "fragment continuation (UNSET frame)"); return;
+    default: fail(Status::kInvalid, "unexpected frame type " + std::to_string(frame.raw_type)); return;
   }
 }
 
 void Connection::on_hello(const FrameView& frame) {
   HaproxyHello hello;
-  Status st = parse_haproxy_hello(frame.payload, hello);
+  std::string invalid;
+  Status st = parse_haproxy_hello(frame.payload, hello, &invalid);
   Negotiated negotiated;
   if (st == Status::kNormal) {
     st = negotiate(hello, shared_.options.max_frame_size, negotiated);
   }
   if (st != Status::kNormal) {
     std::string detail;
-    if (st == Status::kBadVersion) {
+    if (st == Status::kInvalid) {
+      detail = "HAPROXY-HELLO: " + invalid;
+    } else if (st == Status::kBadVersion) {
       detail = "HAProxy offers \"" + std::string(hello.supported_versions) + "\", we speak 2.0";
     } else if (st == Status::kBadFrameSize) {
-      detail = "HAProxy's max-frame-size " + std::to_string(hello.max_frame_size) +
-               " is below 256";
+      detail = "HAProxy's max-frame-size " + std::to_string(hello.max_frame_size) + " is below 256";
     }
     fail(st, detail);
     return;
@@ -245,36 +262,45 @@ void Connection::on_hello(const FrameView& frame) {
   build_agent_hello(out_, negotiated.max_frame_size, shared_.options.capabilities);
   max_frame_size_ = negotiated.max_frame_size;
   if (negotiated.healthcheck) {
-    ThreadStats::inc(stats_.healthchecks);
+    ThreadStats::inc(worker_.stats.healthchecks);
     phase_ = Phase::kClosing;  // answer, then close (SPOE.txt §3.2.5)
     return;
   }
-  ThreadStats::inc(stats_.hellos);
+  ThreadStats::inc(worker_.stats.hellos);
   phase_ = Phase::kReady;
-  shared_.log(LogLevel::kDebug, "spoe conn #" + std::to_string(id_) + " " + peer_ +
-                                    ": HELLO ok, max-frame-size " +
-                                    std::to_string(max_frame_size_) + ", capabilities \"" +
-                                    std::string(hello.capabilities) + "\"");
+  deadline_.arm(shared_.options.idle_timeout);
+  shared_.log(LogLevel::kDebug, who() + ": HELLO ok, max-frame-size " + std::to_string(max_frame_size_) +
+                                    ", capabilities \"" + std::string(hello.capabilities) + "\"");
 }
 
 void Connection::on_haproxy_disconnect(const FrameView& frame) {
   Disconnect d;
-  parse_disconnect(frame.payload, d);
-  Status status = d.has_status && is_known_status(d.status_code) ? static_cast<Status>(d.status_code)
-                                                                 : Status::kUnknown;
-  ThreadStats::inc(stats_.disconnects_received[status_slot(status)]);
-  shared_.log(status == Status::kNormal || status == Status::kTimeout ? LogLevel::kDebug
-                                                                        : LogLevel::kInfo,
-              "spoe conn #" + std::to_string(id_) + " " + peer_ + ": HAProxy disconnects (" +
-                  std::to_string(d.status_code) + " " + std::string(d.message) + ")");
+  std::string invalid;
+  if (parse_disconnect(frame.payload, d, &invalid) != Status::kNormal) {
+    fail(Status::kInvalid, "HAPROXY-DISCONNECT: " + invalid);
+    return;
+  }
+  Status status =
+      d.has_status && is_known_status(d.status_code) ? static_cast<Status>(d.status_code) : Status::kUnknown;
+  ThreadStats::inc(worker_.stats.disconnects_received[status_slot(status)]);
+  shared_.log(status == Status::kNormal || status == Status::kTimeout ? LogLevel::kDebug : LogLevel::kInfo,
+              who() + ": HAProxy disconnects (" + std::to_string(d.status_code) + " " + std::string(d.message) + ")");
   build_agent_disconnect(out_, Status::kNormal, "");
-  ThreadStats::inc(stats_.disconnects_sent[status_slot(Status::kNormal)]);
+  ThreadStats::inc(worker_.stats.disconnects_sent[status_slot(Status::kNormal)]);
   phase_ = Phase::kClosing;
 }
 
 void Connection::on_notify(const FrameView& frame) {
-  ThreadStats::inc(stats_.notify_frames);
+  ThreadStats::inc(worker_.stats.notify_frames);
   const auto t0 = Clock::now();
+  // SPOE.txt: a NOTIFY whose messages do not decode is an invalid frame,
+  // answered with DISCONNECT 4, never with an ACK for what decoded before.
+  if (std::string invalid; validate_messages(frame.payload, &invalid) != Status::kNormal) {
+    ThreadStats::inc(worker_.stats.invalid_notifies);
+    fail(Status::kInvalid, "NOTIFY stream " + std::to_string(frame.stream_id) + " frame " +
+                               std::to_string(frame.frame_id) + ": " + invalid);
+    return;
+  }
   const size_t ack_start = out_.size();
   NotifyView view{frame.stream_id, frame.frame_id, frame.payload};
   AckWriter writer(out_, this, frame.stream_id, frame.frame_id);
@@ -287,46 +313,43 @@ void Connection::on_notify(const FrameView& frame) {
     }
   } catch (const std::bad_alloc&) {
     out_.resize(ack_start);
-    ThreadStats::inc(stats_.handler_errors);
+    ThreadStats::inc(worker_.stats.handler_errors);
     fail(Status::kResourceAllocation, "out of memory in the NOTIFY handler");
     return;
   } catch (const std::exception& e) {
     out_.resize(ack_start);
-    ThreadStats::inc(stats_.handler_errors);
+    ThreadStats::inc(worker_.stats.handler_errors);
     fail(Status::kUnknown, std::string("NOTIFY handler failed: ") + e.what());
     return;
   }
   if (writer.deferred()) {
     out_.resize(ack_start);  // the handle sends it later
-    ThreadStats::inc(stats_.acks_deferred);
+    ThreadStats::inc(worker_.stats.acks_deferred);
     return;
   }
   if (out_.size() == actions_start) {
     append_unset_var(out_, Scope::kTxn, kNoopVarName);
   }
   if (builder.finish(max_frame_size_) == 0) {
-    shared_.log(LogLevel::kError, "spoe conn #" + std::to_string(id_) +
-                                      ": ACK over max-frame-size " +
-                                      std::to_string(max_frame_size_) + ", sent without actions");
+    shared_.log(LogLevel::kError,
+                who() + ": ACK over max-frame-size " + std::to_string(max_frame_size_) + ", sent without actions");
     FrameBuilder empty(out_, FrameType::kAck, frame.stream_id, frame.frame_id);
     empty.unset_var(Scope::kTxn, kNoopVarName);
     empty.finish();
   }
-  ThreadStats::inc(stats_.acks);
-  stats_.observe_latency(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+  ThreadStats::inc(worker_.stats.acks);
+  worker_.stats.observe_latency(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
 }
 
 void Connection::post_ack(uint64_t stream_id, uint64_t frame_id, Bytes actions) {
   auto self = shared_from_this();
-  asio::post(socket_.get_executor(),
-             [self, stream_id, frame_id, actions = std::move(actions)]() {
-               self->send_ack(stream_id, frame_id, actions);
-             });
+  asio::post(socket_.get_executor(), [self, stream_id, frame_id, actions = std::move(actions)]() {
+    self->send_ack(stream_id, frame_id, actions);
+  });
 }
 
-void Connection::send_ack(uint64_t stream_id, uint64_t frame_id,
-                          std::span<const uint8_t> actions) {
+void Connection::send_ack(uint64_t stream_id, uint64_t frame_id, std::span<const uint8_t> actions) {
   if (phase_ != Phase::kReady) {
     return;  // closed or closing: HAProxy has given up on this connection
   }
@@ -341,8 +364,10 @@ void Connection::send_ack(uint64_t stream_id, uint64_t frame_id,
     empty.unset_var(Scope::kTxn, kNoopVarName);
     empty.finish();
   }
-  ThreadStats::inc(stats_.acks);
-  wake_writer();
+  ThreadStats::inc(worker_.stats.acks);
+  if (writer_waiting_) {
+    signal();
+  }
 }
 
 }  // namespace spoe

@@ -8,9 +8,21 @@ namespace spoe {
 
 // ---- Cursor ---------------------------------------------------------------
 
+bool Cursor::fail(const char* why) {
+  if (!failed_) {
+    failed_ = true;
+    why_ = why;
+    failed_at_ = pos_;
+  }
+  return false;
+}
+
 bool Cursor::byte(uint8_t& out) {
-  if (failed_ || pos_ >= data_.size()) {
-    return fail();
+  if (failed_) {
+    return false;
+  }
+  if (pos_ >= data_.size()) {
+    return fail("payload ends inside an item");
   }
   out = data_[pos_++];
   return true;
@@ -21,8 +33,11 @@ bool Cursor::varint(uint64_t& out) {
     return false;
   }
   size_t n = decode_varint(data_.subspan(pos_), out);
-  if (n == 0 || n == kVarintOverlong) {
-    return fail();
+  if (n == 0) {
+    return fail("payload ends inside a varint");
+  }
+  if (n == kVarintOverlong) {
+    return fail("varint longer than 10 bytes");
   }
   pos_ += n;
   return true;
@@ -34,7 +49,7 @@ bool Cursor::name(std::string_view& out) {
     return false;
   }
   if (len > data_.size() - pos_) {
-    return fail();  // a length past the payload's end: never trusted, never allocated
+    return fail("length past the payload's end");  // never trusted, never allocated
   }
   out = std::string_view(reinterpret_cast<const char*>(data_.data() + pos_), static_cast<size_t>(len));
   pos_ += static_cast<size_t>(len);
@@ -50,21 +65,20 @@ bool Cursor::value(Value& out) {
   const uint8_t type = tb & 0x0F;
   const uint8_t flags = tb >> 4;
   switch (type) {
-    case 0:
-      out.type = DataType::kNull;
-      return true;
+    case 0: out.type = DataType::kNull; return true;
     case 1:
       out.type = DataType::kBool;
       out.boolean = (flags & 0x1) != 0;
       return true;
-    case 2: case 3: case 4: case 5:
-      out.type = static_cast<DataType>(type);
-      return varint(out.integer);
+    case 2:
+    case 3:
+    case 4:
+    case 5: out.type = static_cast<DataType>(type); return varint(out.integer);
     case 6:
     case 7: {
       const size_t n = type == 6 ? 4 : 16;
       if (data_.size() - pos_ < n) {
-        return fail();
+        return fail("payload ends inside an IP address");
       }
       out.type = static_cast<DataType>(type);
       std::memcpy(out.ip.data(), data_.data() + pos_, n);
@@ -72,35 +86,62 @@ bool Cursor::value(Value& out) {
       return true;
     }
     case 8:
-    case 9:
-      out.type = static_cast<DataType>(type);
-      return name(out.bytes);
+    case 9: out.type = static_cast<DataType>(type); return name(out.bytes);
     default:
-      return fail();  // types 10-15 are reserved
+      --pos_;  // point at the type byte
+      return fail("unknown data type (10-15 are reserved)");
   }
+}
+
+std::string describe_failure(const Cursor& c) {
+  if (!c.failed()) {
+    return {};
+  }
+  return std::string(c.why()) + " at byte " + std::to_string(c.failed_at());
 }
 
 // ---- KV lists, messages, actions ------------------------------------------
 
-bool KvReader::next(std::string_view& key, Value& value) {
-  if (cur_.failed() || cur_.at_end()) {
-    return false;
+Next KvReader::next(std::string_view& key, Value& value) {
+  if (cur_.failed()) {
+    return Next::kMalformed;
   }
-  return cur_.name(key) && cur_.value(value);
+  if (cur_.at_end()) {
+    return Next::kEnd;
+  }
+  if (!cur_.name(key) || !cur_.value(value)) {
+    return Next::kMalformed;
+  }
+  ++index_;
+  return Next::kItem;
 }
 
-bool ArgReader::next(Arg& out) {
-  if (cur_.failed() || left_ == 0) {
-    return false;
+std::string KvReader::error_detail() const {
+  return cur_.failed() ? "item " + std::to_string(index_ + 1) + ": " + describe_failure(cur_) : std::string();
+}
+
+Next ArgReader::next(Arg& out) {
+  if (cur_.failed()) {
+    return Next::kMalformed;
+  }
+  if (left_ == 0) {
+    if (!cur_.at_end()) {
+      cur_.fail("bytes after the last argument");
+      return Next::kMalformed;
+    }
+    return Next::kEnd;
   }
   --left_;
-  return cur_.name(out.name) && cur_.value(out.value);
+  if (!cur_.name(out.name) || !cur_.value(out.value)) {
+    return Next::kMalformed;
+  }
+  return Next::kItem;
 }
 
 bool Message::find_arg(std::string_view arg_name, Value& out) const {
   ArgReader r = args();
   Arg a;
-  while (r.next(a)) {
+  while (r.next(a) == Next::kItem) {
     if (a.name == arg_name) {
       out = a.value;
       return true;
@@ -109,13 +150,16 @@ bool Message::find_arg(std::string_view arg_name, Value& out) const {
   return false;
 }
 
-bool MessageReader::next(Message& out) {
-  if (cur_.failed() || cur_.at_end()) {
-    return false;
+Next MessageReader::next(Message& out) {
+  if (cur_.failed()) {
+    return Next::kMalformed;
+  }
+  if (cur_.at_end()) {
+    return Next::kEnd;
   }
   uint8_t count = 0;
   if (!cur_.name(out.name) || !cur_.byte(count)) {
-    return false;
+    return Next::kMalformed;
   }
   out.arg_count = count;
   const size_t args_start = cur_.position();
@@ -125,11 +169,39 @@ bool MessageReader::next(Message& out) {
     std::string_view name;
     Value v;
     if (!cur_.name(name) || !cur_.value(v)) {
-      return false;
+      bad_arg_ = i;
+      return Next::kMalformed;
     }
   }
   out.arg_bytes = data_.subspan(args_start, cur_.position() - args_start);
-  return true;
+  ++index_;
+  return Next::kItem;
+}
+
+std::string MessageReader::error_detail() const {
+  if (!cur_.failed()) {
+    return {};
+  }
+  std::string s = "message " + std::to_string(index_ + 1);
+  if (bad_arg_ >= 0) {
+    s += ", argument " + std::to_string(bad_arg_ + 1);
+  }
+  return s + ": " + describe_failure(cur_);
+}
+
+Status validate_messages(std::span<const uint8_t> payload, std::string* detail) {
+  MessageReader r(payload);
+  Message m;
+  Next n;
+  while ((n = r.next(m)) == Next::kItem) {
+  }
+  if (n == Next::kMalformed) {
+    if (detail != nullptr) {
+      *detail = r.error_detail();
+    }
+    return Status::kInvalid;
+  }
+  return Status::kNormal;
 }
 
 std::string_view to_string(ActionType a) {
@@ -151,31 +223,34 @@ std::string_view to_string(Scope s) {
   return "unknown";
 }
 
-bool ActionReader::next(Action& out) {
-  if (cur_.failed() || cur_.at_end()) {
-    return false;
+Next ActionReader::next(Action& out) {
+  if (cur_.failed()) {
+    return Next::kMalformed;
+  }
+  if (cur_.at_end()) {
+    return Next::kEnd;
   }
   uint8_t type = 0, nb = 0, scope = 0;
   if (!cur_.byte(type) || !cur_.byte(nb) || !cur_.byte(scope)) {
-    return false;
+    return Next::kMalformed;
   }
   if (scope > static_cast<uint8_t>(Scope::kRes)) {
-    cur_.mark_failed();  // stop, like HAProxy
-    return false;
+    cur_.fail("unknown variable scope");  // stop, like HAProxy
+    return Next::kMalformed;
   }
   out.scope = static_cast<Scope>(scope);
   out.value = Value{};
   if (type == static_cast<uint8_t>(ActionType::kSetVar) && nb == 3) {
     out.type = ActionType::kSetVar;
-    return cur_.name(out.name) && cur_.value(out.value);
+    return cur_.name(out.name) && cur_.value(out.value) ? Next::kItem : Next::kMalformed;
   }
   if (type == static_cast<uint8_t>(ActionType::kUnsetVar) && nb == 2) {
     out.type = ActionType::kUnsetVar;
-    return cur_.name(out.name);
+    return cur_.name(out.name) ? Next::kItem : Next::kMalformed;
   }
   // Unknown action or wrong argument count: malformed, stop here.
-  cur_.mark_failed();
-  return false;
+  cur_.fail("unknown action or wrong argument count");
+  return Next::kMalformed;
 }
 
 // ---- HELLO / DISCONNECT ---------------------------------------------------
@@ -215,14 +290,27 @@ void for_each_item(std::string_view list, Fn fn) {
   }
 }
 
+// The outcome of a KV-LIST walk: kInvalid (with what was wrong) if it ended
+// on malformed bytes, never a silently shorter list.
+Status kv_result(const KvReader& r, Next last, std::string* detail) {
+  if (last == Next::kMalformed) {
+    if (detail != nullptr) {
+      *detail = r.error_detail();
+    }
+    return Status::kInvalid;
+  }
+  return Status::kNormal;
+}
+
 }  // namespace
 
-Status parse_haproxy_hello(std::span<const uint8_t> payload, HaproxyHello& out) {
+Status parse_haproxy_hello(std::span<const uint8_t> payload, HaproxyHello& out, std::string* detail) {
   out = HaproxyHello{};
   KvReader r(payload);
   std::string_view key;
   Value v;
-  while (r.next(key, v)) {
+  Next n;
+  while ((n = r.next(key, v)) == Next::kItem) {
     if (key == "supported-versions" && v.is_text()) {
       out.has_versions = true;
       out.supported_versions = v.bytes;
@@ -237,15 +325,16 @@ Status parse_haproxy_hello(std::span<const uint8_t> payload, HaproxyHello& out) 
       out.healthcheck = v.boolean;
     }
   }
-  return r.error();
+  return kv_result(r, n, detail);
 }
 
-Status parse_agent_hello(std::span<const uint8_t> payload, AgentHello& out) {
+Status parse_agent_hello(std::span<const uint8_t> payload, AgentHello& out, std::string* detail) {
   out = AgentHello{};
   KvReader r(payload);
   std::string_view key;
   Value v;
-  while (r.next(key, v)) {
+  Next n;
+  while ((n = r.next(key, v)) == Next::kItem) {
     if (key == "version" && v.is_text()) {
       out.has_version = true;
       out.version = v.bytes;
@@ -256,15 +345,16 @@ Status parse_agent_hello(std::span<const uint8_t> payload, AgentHello& out) {
       out.capabilities = v.bytes;
     }
   }
-  return r.error();
+  return kv_result(r, n, detail);
 }
 
-Status parse_disconnect(std::span<const uint8_t> payload, Disconnect& out) {
+Status parse_disconnect(std::span<const uint8_t> payload, Disconnect& out, std::string* detail) {
   out = Disconnect{};
   KvReader r(payload);
   std::string_view key;
   Value v;
-  while (r.next(key, v)) {
+  Next n;
+  while ((n = r.next(key, v)) == Next::kItem) {
     uint64_t code = 0;
     if (key == "status-code" && integer_value(v, code)) {
       out.has_status = true;
@@ -273,7 +363,7 @@ Status parse_disconnect(std::span<const uint8_t> payload, Disconnect& out) {
       out.message = v.bytes;
     }
   }
-  return r.error();
+  return kv_result(r, n, detail);
 }
 
 bool offers_version_2(std::string_view versions) {

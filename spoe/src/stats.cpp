@@ -1,10 +1,10 @@
 #include "spoe/stats.hpp"
 
+#include <algorithm>
+
 namespace spoe {
 
-Status slot_status(size_t slot) {
-  return slot <= 13 ? static_cast<Status>(slot) : Status::kUnknown;
-}
+Status slot_status(size_t slot) { return slot <= 13 ? static_cast<Status>(slot) : Status::kUnknown; }
 
 void ThreadStats::observe_latency(uint64_t ns) {
   size_t i = 0;
@@ -29,6 +29,10 @@ void ThreadStats::add_to(Stats& s) const {
   s.handler_errors += get(handler_errors);
   s.bytes_in += get(bytes_in);
   s.bytes_out += get(bytes_out);
+  s.read_pauses += get(read_pauses);
+  s.slow_reader_disconnects += get(slow_reader_disconnects);
+  s.invalid_notifies += get(invalid_notifies);
+  s.output_queue_peak = std::max(s.output_queue_peak, get(output_queue_peak));
   for (size_t i = 0; i < kStatusSlots; ++i) {
     s.disconnects_received[i] += get(disconnects_received[i]);
     s.disconnects_sent[i] += get(disconnects_sent[i]);

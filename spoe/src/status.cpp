@@ -31,9 +31,7 @@ namespace {
 class Category : public std::error_category {
  public:
   const char* name() const noexcept override { return "spop"; }
-  std::string message(int code) const override {
-    return std::string(to_string(static_cast<Status>(code)));
-  }
+  std::string message(int code) const override { return std::string(to_string(static_cast<Status>(code))); }
 };
 }  // namespace
 
@@ -42,8 +40,6 @@ const std::error_category& spoe_category() {
   return category;
 }
 
-std::error_code make_error_code(Status s) {
-  return {static_cast<int>(s), spoe_category()};
-}
+std::error_code make_error_code(Status s) { return {static_cast<int>(s), spoe_category()}; }
 
 }  // namespace spoe

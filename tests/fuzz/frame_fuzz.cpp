@@ -1,12 +1,16 @@
 // libFuzzer target: the SPOP frame decoder and every payload reader.
 // Arbitrary bytes must never crash, read out of bounds, loop, or allocate from
 // an untrusted length; a frame that decodes must re-encode to a frame that
-// decodes to the same values.
+// decodes to the same values. The strict paths: validate_messages (what the
+// server runs before a handler) agrees with a MessageReader walk, a
+// malformed list always says why, and a KV walk agrees with the HELLO and
+// DISCONNECT parsers (malformed is kInvalid, never a shorter list).
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <string>
 
 #include "spoe/builder.hpp"
 #include "spoe/frame.hpp"
@@ -26,11 +30,11 @@ void roundtrip_notify(const spoe::FrameView& f) {
   spoe::FrameBuilder b(out, spoe::FrameType::kNotify, f.stream_id, f.frame_id);
   spoe::MessageReader messages(f.payload);
   spoe::Message m;
-  while (messages.next(m)) {
+  while (messages.next(m) == spoe::Next::kItem) {
     b.message(m.name, m.arg_count);
     spoe::ArgReader args = m.args();
     spoe::Arg a;
-    while (args.next(a)) {
+    while (args.next(a) == spoe::Next::kItem) {
       b.arg(a.name, a.value);
     }
     check(args.error() == spoe::Status::kNormal);
@@ -43,17 +47,61 @@ void roundtrip_notify(const spoe::FrameView& f) {
   check(again.state == spoe::DecodeState::kFrame);
   spoe::MessageReader a1(f.payload), a2(again.frame.payload);
   spoe::Message m1, m2;
-  while (a1.next(m1)) {
-    check(a2.next(m2));
+  while (a1.next(m1) == spoe::Next::kItem) {
+    check(a2.next(m2) == spoe::Next::kItem);
     check(m1.name == m2.name && m1.arg_count == m2.arg_count);
     spoe::ArgReader r1 = m1.args(), r2 = m2.args();
     spoe::Arg x, y;
-    while (r1.next(x)) {
-      check(r2.next(y));
+    while (r1.next(x) == spoe::Next::kItem) {
+      check(r2.next(y) == spoe::Next::kItem);
       check(x.name == y.name && x.value == y.value);
     }
   }
-  check(!a2.next(m2));
+  check(a2.next(m2) == spoe::Next::kEnd);
+}
+
+// validate_messages, a MessageReader walk and the ArgReaders of each
+// message tell the same story; "malformed" is sticky and explained.
+void strict_notify(std::span<const uint8_t> payload) {
+  std::string detail;
+  const spoe::Status st = spoe::validate_messages(payload, &detail);
+  spoe::MessageReader r(payload);
+  spoe::Message m;
+  spoe::Next n;
+  while ((n = r.next(m)) == spoe::Next::kItem) {
+    spoe::ArgReader args = m.args();
+    spoe::Arg a;
+    size_t count = 0;
+    spoe::Next an;
+    while ((an = args.next(a)) == spoe::Next::kItem) {
+      ++count;
+    }
+    check(an == spoe::Next::kEnd && count == m.arg_count);  // validated when the message was read
+  }
+  check((n == spoe::Next::kEnd) == (st == spoe::Status::kNormal));
+  if (n == spoe::Next::kMalformed) {
+    check(!detail.empty() && detail == r.error_detail());
+    check(r.next(m) == spoe::Next::kMalformed && r.error() == spoe::Status::kInvalid);
+  }
+}
+
+// A KV walk ends kEnd exactly when the HELLO and DISCONNECT parsers accept.
+void strict_kv(std::span<const uint8_t> payload) {
+  spoe::KvReader r(payload);
+  std::string_view k;
+  spoe::Value v;
+  spoe::Next n;
+  while ((n = r.next(k, v)) == spoe::Next::kItem) {
+  }
+  spoe::HaproxyHello h;
+  spoe::AgentHello ah;
+  spoe::Disconnect d;
+  std::string detail;
+  const spoe::Status want = n == spoe::Next::kEnd ? spoe::Status::kNormal : spoe::Status::kInvalid;
+  check(spoe::parse_haproxy_hello(payload, h, &detail) == want);
+  check(spoe::parse_agent_hello(payload, ah) == want);
+  check(spoe::parse_disconnect(payload, d) == want);
+  check((want == spoe::Status::kInvalid) == !detail.empty());
 }
 
 }  // namespace
@@ -81,9 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       spoe::parse_disconnect(f.payload, d);
       spoe::ActionReader actions(f.payload);
       spoe::Action a;
-      while (actions.next(a)) {
+      while (actions.next(a) == spoe::Next::kItem) {
       }
       roundtrip_notify(f);
+      strict_notify(f.payload);
+      strict_kv(f.payload);
       pos += r.consumed;
     }
   }

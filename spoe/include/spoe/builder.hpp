@@ -29,8 +29,7 @@ void append_unset_var(Bytes& out, Scope scope, std::string_view name);
 /// placeholder LENGTH, payload calls append, finish() fills LENGTH in.
 class FrameBuilder {
  public:
-  FrameBuilder(Bytes& out, FrameType type, uint64_t stream_id, uint64_t frame_id,
-               uint32_t flags = kFlagFin);
+  FrameBuilder(Bytes& out, FrameType type, uint64_t stream_id, uint64_t frame_id, uint32_t flags = kFlagFin);
 
   FrameBuilder& kv(std::string_view key, const Value& v);
   FrameBuilder& set_var(Scope scope, std::string_view name, const Value& v);
@@ -58,9 +57,8 @@ void build_agent_hello(Bytes& out, uint32_t max_frame_size, std::string_view cap
 /// AGENT-DISCONNECT; message cut to 255 bytes (HAProxy refuses longer ones).
 void build_agent_disconnect(Bytes& out, Status status, std::string_view message);
 /// HAPROXY-HELLO (for test clients and the load generator).
-void build_haproxy_hello(Bytes& out, std::string_view versions, uint32_t max_frame_size,
-                         std::string_view capabilities, std::string_view engine_id,
-                         bool healthcheck);
+void build_haproxy_hello(Bytes& out, std::string_view versions, uint32_t max_frame_size, std::string_view capabilities,
+                         std::string_view engine_id, bool healthcheck);
 /// HAPROXY-DISCONNECT.
 void build_haproxy_disconnect(Bytes& out, Status status, std::string_view message);
 

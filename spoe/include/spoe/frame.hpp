@@ -19,7 +19,7 @@ namespace spoe {
 
 /// Frame type ids (SPOE.txt §3.2.2).
 enum class FrameType : uint8_t {
-  kUnset = 0,              ///< continuation of a fragmented payload
+  kUnset = 0,  ///< continuation of a fragmented payload
   kHaproxyHello = 1,
   kHaproxyDisconnect = 2,
   kNotify = 3,
@@ -42,7 +42,7 @@ inline constexpr uint32_t kMinMaxFrameSize = 256;
 /// A decoded frame header; payload views the caller's buffer.
 struct FrameView {
   FrameType type = FrameType::kUnset;
-  uint8_t raw_type = 0;       ///< the type byte as received (unknown types kept)
+  uint8_t raw_type = 0;  ///< the type byte as received (unknown types kept)
   uint32_t flags = 0;
   uint64_t stream_id = 0;
   uint64_t frame_id = 0;
@@ -56,9 +56,9 @@ enum class DecodeState { kFrame, kNeedMore, kError };
 
 struct DecodeResult {
   DecodeState state = DecodeState::kNeedMore;
-  FrameView frame;            ///< valid when state == kFrame
-  size_t consumed = 0;        ///< bytes of the buffer this frame used (4 + LENGTH)
-  size_t needed = 0;          ///< kNeedMore: total bytes the buffer must hold (0: unknown yet)
+  FrameView frame;                 ///< valid when state == kFrame
+  size_t consumed = 0;             ///< bytes of the buffer this frame used (4 + LENGTH)
+  size_t needed = 0;               ///< kNeedMore: total bytes the buffer must hold (0: unknown yet)
   Status error = Status::kNormal;  ///< kError: the DISCONNECT status to send
 };
 

@@ -5,9 +5,15 @@
 /// (ACK), plus HELLO parsing and negotiation. All readers are views over a
 /// decoded frame's payload: no allocation, every read bounds-checked, the
 /// first error sticks and is a Status (always kInvalid for malformed data).
+///
+/// Every list reader's next() says one of three things (Next): an item, the
+/// clean end of the list, or malformed bytes. "Malformed" is never "no more
+/// items": SPOE.txt makes a frame whose payload does not decode an invalid
+/// frame (AGENT-DISCONNECT status 4), whatever came before the bad byte.
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "spoe/frame.hpp"
@@ -16,6 +22,13 @@
 
 namespace spoe {
 
+/// What a list reader's next() found.
+enum class Next : uint8_t {
+  kItem,       ///< the out-parameter holds the next item
+  kEnd,        ///< the list ended where the payload (or the item count) ends
+  kMalformed,  ///< the bytes do not decode; error() is kInvalid, error_detail() says why
+};
+
 /// Bounds-checked reading of SPOP primitives.
 class Cursor {
  public:
@@ -23,6 +36,9 @@ class Cursor {
   bool at_end() const { return pos_ >= data_.size(); }
   bool failed() const { return failed_; }
   size_t position() const { return pos_; }
+  /// Why the first failed read failed ("" if none did), and where.
+  std::string_view why() const { return why_; }
+  size_t failed_at() const { return failed_at_; }
 
   bool byte(uint8_t& out);
   bool varint(uint64_t& out);
@@ -31,25 +47,32 @@ class Cursor {
   bool name(std::string_view& out);
   /// Typed data.
   bool value(Value& out);
-  void mark_failed() { failed_ = true; }
+  /// Fails the cursor (the first reason sticks); returns false.
+  bool fail(const char* why);
 
  private:
-  bool fail() { failed_ = true; return false; }
   std::span<const uint8_t> data_;
   size_t pos_ = 0;
+  size_t failed_at_ = 0;
+  const char* why_ = "";
   bool failed_ = false;
 };
+
+/// "<why> at byte <n>" for a failed cursor, "" otherwise.
+std::string describe_failure(const Cursor& c);
 
 /// Iterates a KV-LIST.
 class KvReader {
  public:
   explicit KvReader(std::span<const uint8_t> payload) : cur_(payload) {}
-  /// Next item; false at the end or on error (then error() says which).
-  bool next(std::string_view& key, Value& value);
+  Next next(std::string_view& key, Value& value);
   Status error() const { return cur_.failed() ? Status::kInvalid : Status::kNormal; }
+  /// "item <i>: <why> at byte <n>" once next() returned kMalformed.
+  std::string error_detail() const;
 
  private:
   Cursor cur_;
+  size_t index_ = 0;
 };
 
 /// One argument of a NOTIFY message (name empty when unnamed).
@@ -63,15 +86,18 @@ class ArgReader {
  public:
   ArgReader() : cur_(std::span<const uint8_t>()) {}
   ArgReader(std::span<const uint8_t> args, uint8_t count) : cur_(args), left_(count) {}
-  bool next(Arg& out);
+  /// kEnd after `count` arguments; bytes left over after them are malformed.
+  Next next(Arg& out);
   Status error() const { return cur_.failed() ? Status::kInvalid : Status::kNormal; }
+  std::string error_detail() const { return describe_failure(cur_); }
 
  private:
   Cursor cur_;
   uint8_t left_ = 0;
 };
 
-/// One message of a NOTIFY. Its arguments were validated when it was read.
+/// One message of a NOTIFY. Its arguments were validated when it was read
+/// (MessageReader), so iterating them never meets malformed bytes.
 struct Message {
   std::string_view name;
   uint8_t arg_count = 0;
@@ -82,17 +108,27 @@ struct Message {
   bool find_arg(std::string_view arg_name, Value& out) const;
 };
 
-/// Iterates the LIST-OF-MESSAGES of a NOTIFY payload.
+/// Iterates the LIST-OF-MESSAGES of a NOTIFY payload. A message is returned
+/// only once its name, argument count and every argument decoded.
 class MessageReader {
  public:
   explicit MessageReader(std::span<const uint8_t> payload) : cur_(payload), data_(payload) {}
-  bool next(Message& out);
+  Next next(Message& out);
   Status error() const { return cur_.failed() ? Status::kInvalid : Status::kNormal; }
+  /// "message <i>[, argument <j>]: <why> at byte <n>" once next() returned kMalformed.
+  std::string error_detail() const;
 
  private:
   Cursor cur_;
   std::span<const uint8_t> data_;
+  size_t index_ = 0;
+  int bad_arg_ = -1;
 };
+
+/// Walks a whole NOTIFY payload: kNormal if every message and argument
+/// decodes (an empty list is valid), else kInvalid and, if detail is given,
+/// what was wrong. The server runs it before a handler sees the frame.
+Status validate_messages(std::span<const uint8_t> payload, std::string* detail = nullptr);
 
 /// ACK action types and variable scopes (SPOE.txt §3.4).
 enum class ActionType : uint8_t { kSetVar = 1, kUnsetVar = 2 };
@@ -108,19 +144,21 @@ struct Action {
 };
 
 /// Iterates the LIST-OF-ACTIONS of an ACK payload. Like HAProxy, it stops at
-/// the first unknown or malformed action (error() is then kInvalid).
+/// the first unknown or malformed action (kMalformed; error() is kInvalid).
 class ActionReader {
  public:
   explicit ActionReader(std::span<const uint8_t> payload) : cur_(payload) {}
-  bool next(Action& out);
+  Next next(Action& out);
   Status error() const { return cur_.failed() ? Status::kInvalid : Status::kNormal; }
+  std::string error_detail() const { return describe_failure(cur_); }
 
  private:
   Cursor cur_;
 };
 
 /// HAPROXY-HELLO items (SPOE.txt §3.2.4). Keys are matched exactly; unknown
-/// keys are skipped.
+/// keys are skipped. A KV-LIST that does not decode is kInvalid (never a
+/// shorter list); `detail`, if given, then says what was wrong.
 struct HaproxyHello {
   bool has_versions = false;
   std::string_view supported_versions;
@@ -131,7 +169,7 @@ struct HaproxyHello {
   std::string_view engine_id;
   bool healthcheck = false;
 };
-Status parse_haproxy_hello(std::span<const uint8_t> payload, HaproxyHello& out);
+Status parse_haproxy_hello(std::span<const uint8_t> payload, HaproxyHello& out, std::string* detail = nullptr);
 
 /// AGENT-HELLO items (SPOE.txt §3.2.5), for clients (tests, load generator).
 struct AgentHello {
@@ -142,7 +180,7 @@ struct AgentHello {
   bool has_capabilities = false;
   std::string_view capabilities;
 };
-Status parse_agent_hello(std::span<const uint8_t> payload, AgentHello& out);
+Status parse_agent_hello(std::span<const uint8_t> payload, AgentHello& out, std::string* detail = nullptr);
 
 /// HAPROXY-DISCONNECT / AGENT-DISCONNECT items (SPOE.txt §3.2.8-9).
 struct Disconnect {
@@ -150,13 +188,13 @@ struct Disconnect {
   uint32_t status_code = 0;
   std::string_view message;
 };
-Status parse_disconnect(std::span<const uint8_t> payload, Disconnect& out);
+Status parse_disconnect(std::span<const uint8_t> payload, Disconnect& out, std::string* detail = nullptr);
 
 /// The outcome of a HELLO handshake, agent side.
 struct Negotiated {
   uint32_t max_frame_size = kDefaultMaxFrameSize;  ///< binds both directions
-  bool pipelining = false;   ///< both sides announced it
-  bool healthcheck = false;  ///< answer, then close
+  bool pipelining = false;                         ///< both sides announced it
+  bool healthcheck = false;                        ///< answer, then close
 };
 
 /// Agent-side negotiation: version 2.x must be offered (spaces ignored);

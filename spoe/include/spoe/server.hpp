@@ -8,7 +8,14 @@
 /// for its whole life, so its state needs no locking. Per connection a reader
 /// coroutine decodes every complete frame of each read, a writer coroutine
 /// sends queued frames (whole frames only, never interleaved, several ACKs
-/// per send when they queue up), and a watchdog enforces the deadlines.
+/// per send when they queue up), and a watchdog enforces the deadlines (the
+/// session idiom of spoe/session.hpp: the coroutines own the connection).
+///
+/// Bounded: at most max_connections connections; per connection a read
+/// buffer of max-frame-size + 16 KiB and an output queue of max_output_bytes.
+/// When the output queue is full the reader stops reading (back-pressure:
+/// HAProxy's NOTIFYs wait in the kernel, not in our memory); a peer that
+/// takes none of its ACKs for write_timeout is disconnected.
 
 #include <chrono>
 #include <cstdint>
@@ -31,15 +38,25 @@ std::string_view to_string(LogLevel l);
 using LogFn = std::function<void(LogLevel, std::string_view)>;
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  ///< IP literal to listen on ("::" or "0.0.0.0" for all)
-  uint16_t port = 0;               ///< 0: the kernel picks; see Server::port()
-  unsigned threads = 0;            ///< 0: std::thread::hardware_concurrency()
-  uint32_t max_frame_size = kDefaultMaxFrameSize;  ///< ours; the HELLO takes the min with HAProxy's
-  std::chrono::milliseconds hello_timeout{5'000};  ///< connect → HAPROXY-HELLO
-  std::chrono::milliseconds idle_timeout{600'000}; ///< no byte read or written
+  std::string host = "127.0.0.1";                   ///< IP literal to listen on ("::" or "0.0.0.0" for all)
+  uint16_t port = 0;                                ///< 0: the kernel picks; see Server::port()
+  unsigned threads = 0;                             ///< 0: std::thread::hardware_concurrency()
+  uint32_t max_frame_size = kDefaultMaxFrameSize;   ///< ours; the HELLO takes the min with HAProxy's
+  std::chrono::milliseconds hello_timeout{5'000};   ///< connect → HAPROXY-HELLO
+  std::chrono::milliseconds idle_timeout{600'000};  ///< no byte read or written
+  /// A write that makes no progress for this long (the peer reads none of its
+  /// ACKs) closes the connection.
+  std::chrono::milliseconds write_timeout{10'000};
   size_t max_connections = 10'000;
-  std::string capabilities = "pipelining";         ///< announced in AGENT-HELLO
+  /// Bytes of frames a connection may have queued for sending before its
+  /// reader stops reading. Raised to 2 × (max_frame_size + 4) if below, so
+  /// that one largest ACK always fits.
+  size_t max_output_bytes = 256 * 1024;
+  std::string capabilities = "pipelining";  ///< announced in AGENT-HELLO
   LogFn log;
+  /// Called (on the accepting thread) for each connection closed at once
+  /// because max_connections was reached; Stats counts it too.
+  std::function<void()> on_refused;
 };
 
 /// A NOTIFY frame; views into the connection's read buffer, valid only
@@ -123,12 +140,16 @@ class Server {
 
   /// Binds and starts the threads. Throws std::system_error if it cannot bind.
   void start();
-  /// Stops accepting, closes every connection, joins the threads. Idempotent.
+  /// Stops accepting, closes every connection, lets each thread's io_context
+  /// run dry (every connection's coroutines end) and joins the threads.
+  /// Idempotent. A DeferredAck must not outlive the server.
   void stop();
   /// The bound port (after start()).
   uint16_t port() const;
   Stats stats() const;
   const ServerOptions& options() const;
+  /// The output bound in force (max_output_bytes after the floor above).
+  size_t max_output_bytes() const;
 
   struct Impl;
 

@@ -39,11 +39,18 @@ TEST(Builder, DisconnectMatchesHaproxysAndCutsLongMessages) {
 TEST(Builder, NotifyRoundTripsEveryValueType) {
   const uint8_t v4[4] = {10, 0, 0, 1};
   const uint8_t v6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  const Value values[] = {
-      Value::null(), Value::boolean_value(true), Value::boolean_value(false),
-      Value::int32(-7), Value::uint32(4'000'000'000u), Value::int64(INT64_MIN),
-      Value::uint64(UINT64_MAX), Value::ipv4(v4), Value::ipv6(v6), Value::string(""),
-      Value::string("dc2"), Value::binary(std::string_view("\0\1\2", 3))};
+  const Value values[] = {Value::null(),
+                          Value::boolean_value(true),
+                          Value::boolean_value(false),
+                          Value::int32(-7),
+                          Value::uint32(4'000'000'000u),
+                          Value::int64(INT64_MIN),
+                          Value::uint64(UINT64_MAX),
+                          Value::ipv4(v4),
+                          Value::ipv6(v6),
+                          Value::string(""),
+                          Value::string("dc2"),
+                          Value::binary(std::string_view("\0\1\2", 3))};
   Bytes out;
   FrameBuilder b(out, FrameType::kNotify, 300, 2288);
   b.message("haes-route", static_cast<uint8_t>(std::size(values)));
@@ -58,17 +65,17 @@ TEST(Builder, NotifyRoundTripsEveryValueType) {
   EXPECT_EQ(r.frame.frame_id, 2288u);
   MessageReader messages(r.frame.payload);
   Message m;
-  ASSERT_TRUE(messages.next(m));
+  ASSERT_EQ(messages.next(m), Next::kItem);
   ArgReader args = m.args();
   Arg a;
   for (size_t i = 0; i < std::size(values); ++i) {
-    ASSERT_TRUE(args.next(a)) << i;
+    ASSERT_EQ(args.next(a), Next::kItem) << i;
     EXPECT_EQ(a.name, "a" + std::to_string(i));
     EXPECT_EQ(a.value, values[i]) << i;
   }
-  ASSERT_TRUE(messages.next(m));
+  ASSERT_EQ(messages.next(m), Next::kItem);
   EXPECT_EQ(m.name, "other");
-  EXPECT_FALSE(messages.next(m));
+  EXPECT_EQ(messages.next(m), Next::kEnd);
   EXPECT_EQ(messages.error(), Status::kNormal);
 }
 

@@ -10,12 +10,14 @@
 namespace spoe {
 namespace {
 
-DecodeResult decode(const std::vector<uint8_t>& b, uint32_t max = kDefaultMaxFrameSize) {
-  return decode_frame(b, max);
-}
+DecodeResult decode(const std::vector<uint8_t>& b, uint32_t max = kDefaultMaxFrameSize) { return decode_frame(b, max); }
 
 TEST(DecodeFrame, GoldenFramesFromHaproxy26) {
-  struct Case { const char* hex; FrameType type; uint64_t sid, fid; };
+  struct Case {
+    const char* hex;
+    FrameType type;
+    uint64_t sid, fid;
+  };
   const Case cases[] = {
       {golden::kHaproxyHello, FrameType::kHaproxyHello, 0, 0},
       {golden::kHealthcheckHello, FrameType::kHaproxyHello, 0, 0},
@@ -40,8 +42,8 @@ TEST(DecodeFrame, GoldenFramesFromHaproxy26) {
 // Beast "parsegrind": every strict prefix needs more, the whole decodes, and
 // the payload is the same view whatever the split.
 TEST(DecodeFrame, EveryPrefixOfEveryGoldenFrameNeedsMore) {
-  for (const char* g : {golden::kHaproxyHello, golden::kHealthcheckHello, golden::kNotify,
-                        golden::kHaproxyDisconnect}) {
+  for (const char* g :
+       {golden::kHaproxyHello, golden::kHealthcheckHello, golden::kNotify, golden::kHaproxyDisconnect}) {
     auto bytes = hex(g);
     for (size_t cut = 0; cut < bytes.size(); ++cut) {
       DecodeResult r = decode_frame(std::span(bytes.data(), cut), kDefaultMaxFrameSize);
@@ -70,11 +72,11 @@ TEST(DecodeFrame, SeveralFramesInOneBuffer) {
 // Pitfall 1: a LENGTH over the max is refused before any body is awaited or
 // allocated; HTTP and TLS bytes are the usual offenders.
 TEST(DecodeFrame, Pitfall1_LengthOverMaxIsTooBigAtOnce) {
-  EXPECT_EQ(decode(hex("00 00 3f fd")).error, Status::kTooBig);            // 16381
-  EXPECT_EQ(decode(hex("47 45 54 20")).error, Status::kTooBig);            // "GET " = 1195725856
-  EXPECT_EQ(decode(hex("16 03 01 06")).error, Status::kTooBig);            // TLS ClientHello
-  EXPECT_EQ(decode(hex("00 00 3f fc")).state, DecodeState::kNeedMore);     // 16380 is fine
-  EXPECT_EQ(decode_frame(hex("00 00 01 01"), 256).error, Status::kTooBig); // negotiated 256
+  EXPECT_EQ(decode(hex("00 00 3f fd")).error, Status::kTooBig);             // 16381
+  EXPECT_EQ(decode(hex("47 45 54 20")).error, Status::kTooBig);             // "GET " = 1195725856
+  EXPECT_EQ(decode(hex("16 03 01 06")).error, Status::kTooBig);             // TLS ClientHello
+  EXPECT_EQ(decode(hex("00 00 3f fc")).state, DecodeState::kNeedMore);      // 16380 is fine
+  EXPECT_EQ(decode_frame(hex("00 00 01 01"), 256).error, Status::kTooBig);  // negotiated 256
 }
 
 // Pitfall 2: LENGTH 0-6 or too short for its header.
@@ -89,8 +91,7 @@ TEST(DecodeFrame, Pitfall2_TooShortForAHeaderIsInvalid) {
   // A stream-id varint that runs past LENGTH.
   EXPECT_EQ(decode(hex("00 00 00 07  03 00 00 00 01  f0 f0")).error, Status::kInvalid);
   // An overlong frame-id varint.
-  EXPECT_EQ(decode(hex("00 00 00 11  03 00 00 00 01  00  ff ff ff ff ff ff ff ff ff ff ff")).error,
-            Status::kInvalid);
+  EXPECT_EQ(decode(hex("00 00 00 11  03 00 00 00 01  00  ff ff ff ff ff ff ff ff ff ff ff")).error, Status::kInvalid);
 }
 
 TEST(DecodeFrame, FlagsAreReadBigEndian) {

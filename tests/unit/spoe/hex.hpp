@@ -16,8 +16,10 @@ inline std::vector<uint8_t> hex(std::string_view text) {
       }
       continue;
     }
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-            : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    int v = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                     : -1;
     if (v < 0) {
       if (nibble >= 0) {
         throw std::invalid_argument("odd hex digit");

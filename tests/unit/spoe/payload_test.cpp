@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "golden_frames.hpp"
 #include "hex.hpp"
 #include "spoe/builder.hpp"
@@ -93,13 +95,13 @@ TEST(Notify, GoldenMessageWithEveryArgumentType) {
   auto bytes = hex(golden::kNotify);
   MessageReader messages(frame_of(bytes).payload);
   Message m;
-  ASSERT_TRUE(messages.next(m));
+  ASSERT_EQ(messages.next(m), Next::kItem);
   EXPECT_EQ(m.name, "haes-route");
   EXPECT_EQ(m.arg_count, 11);
   ArgReader args = m.args();
   Arg a;
   auto next = [&]() {
-    EXPECT_TRUE(args.next(a));
+    EXPECT_EQ(args.next(a), Next::kItem);
     return a;
   };
   EXPECT_EQ(next().name, "cluster");
@@ -121,9 +123,9 @@ TEST(Notify, GoldenMessageWithEveryArgumentType) {
   EXPECT_EQ(a.value.type, DataType::kNull);
   EXPECT_EQ(next().name, "");  // pitfall 9: unnamed argument
   EXPECT_EQ(a.value, Value::string("GET"));
-  EXPECT_FALSE(args.next(a));
+  EXPECT_EQ(args.next(a), Next::kEnd);
   EXPECT_EQ(args.error(), Status::kNormal);
-  EXPECT_FALSE(messages.next(m));
+  EXPECT_EQ(messages.next(m), Next::kEnd);
   EXPECT_EQ(messages.error(), Status::kNormal);
 
   Value cluster;
@@ -136,7 +138,7 @@ TEST(Notify, GoldenMessageWithEveryArgumentType) {
 TEST(Notify, Pitfall9_EmptyNotify) {
   MessageReader messages(std::span<const uint8_t>{});
   Message m;
-  EXPECT_FALSE(messages.next(m));
+  EXPECT_EQ(messages.next(m), Next::kEnd);
   EXPECT_EQ(messages.error(), Status::kNormal);
 }
 
@@ -144,17 +146,17 @@ TEST(Notify, Pitfall9_EmptyNotify) {
 // reserved types: all invalid, none read past the buffer.
 TEST(Notify, Pitfall10_MalformedPayloadsAreInvalid) {
   const char* bad[] = {
-      "0a 68 61 65 73",                         // message name cut short
-      "01 6d",                                  // no NB-ARGS byte
-      "01 6d 01",                               // announced argument missing
-      "01 6d 01 01 61 08 05 61 62",             // string length 5, 2 bytes left
+      "0a 68 61 65 73",                                      // message name cut short
+      "01 6d",                                               // no NB-ARGS byte
+      "01 6d 01",                                            // announced argument missing
+      "01 6d 01 01 61 08 05 61 62",                          // string length 5, 2 bytes left
       "01 6d 01 01 61 08 ff ff ff ff ff ff ff ff ff ff 00",  // overlong length
-      "01 6d 01 01 61 04 f0",                   // truncated integer varint
-      "01 6d 01 01 61 06 7f 00",                // IPv4 with 2 bytes
-      "01 6d 01 01 61 07 00 00 00 00",          // IPv6 with 4 bytes
-      "01 6d 01 01 61 0a",                      // reserved type 10
-      "01 6d 01 01 61 0f",                      // reserved type 15
-      "01 6d 01 fc 03 61",                      // argument name longer than the payload
+      "01 6d 01 01 61 04 f0",                                // truncated integer varint
+      "01 6d 01 01 61 06 7f 00",                             // IPv4 with 2 bytes
+      "01 6d 01 01 61 07 00 00 00 00",                       // IPv6 with 4 bytes
+      "01 6d 01 01 61 0a",                                   // reserved type 10
+      "01 6d 01 01 61 0f",                                   // reserved type 15
+      "01 6d 01 fc 03 61",                                   // argument name longer than the payload
   };
   for (const char* b : bad) {
     auto bytes = hex(b);
@@ -163,7 +165,7 @@ TEST(Notify, Pitfall10_MalformedPayloadsAreInvalid) {
     exact.shrink_to_fit();
     MessageReader messages(exact);
     Message m;
-    while (messages.next(m)) {
+    while (messages.next(m) == Next::kItem) {
     }
     EXPECT_EQ(messages.error(), Status::kInvalid) << b;
   }
@@ -184,16 +186,16 @@ TEST(Actions, ReadsWhatTheBuilderWrites) {
   ActionReader actions(r.frame.payload);
   Action a;
   for (uint8_t scope = 0; scope <= 4; ++scope) {
-    ASSERT_TRUE(actions.next(a));
+    ASSERT_EQ(actions.next(a), Next::kItem);
     EXPECT_EQ(a.type, ActionType::kSetVar);
     EXPECT_EQ(a.scope, static_cast<Scope>(scope));
     EXPECT_EQ(a.name, "v" + std::to_string(scope));
     EXPECT_EQ(a.value.as_int64(), -scope);
   }
-  ASSERT_TRUE(actions.next(a));
+  ASSERT_EQ(actions.next(a), Next::kItem);
   EXPECT_EQ(a.type, ActionType::kUnsetVar);
   EXPECT_EQ(a.name, "cluster");
-  EXPECT_FALSE(actions.next(a));
+  EXPECT_EQ(actions.next(a), Next::kEnd);
   EXPECT_EQ(actions.error(), Status::kNormal);
 }
 
@@ -201,11 +203,11 @@ TEST(Actions, StopsAtTheFirstUnknownActionLikeHaproxy) {
   const auto unknown = hex("09 02 02 01 61    01 03 02 01 62 11");
   ActionReader actions(unknown);
   Action a;
-  EXPECT_FALSE(actions.next(a));
+  EXPECT_EQ(actions.next(a), Next::kMalformed);
   EXPECT_EQ(actions.error(), Status::kInvalid);
   const auto scope7 = hex("01 03 07 01 61 11");
   ActionReader bad_scope(scope7);
-  EXPECT_FALSE(bad_scope.next(a));
+  EXPECT_EQ(bad_scope.next(a), Next::kMalformed);
   EXPECT_EQ(bad_scope.error(), Status::kInvalid);
 }
 
@@ -225,6 +227,127 @@ TEST(AgentHello, MinimalReplyFromTheRegTests) {
   EXPECT_EQ(h.version, "2.0");
   EXPECT_EQ(h.max_frame_size, 16380u);
   EXPECT_TRUE(h.has_capabilities);
+}
+
+// ---- "end of items" vs "malformed" (SPOE.txt: a payload that does not
+// decode makes the frame invalid, whatever decoded before the bad byte)
+
+// The item boundaries of a list: offsets where a cut leaves a valid list.
+template <class Walk>
+std::vector<size_t> boundaries(std::span<const uint8_t> payload, Walk walk) {
+  std::vector<size_t> out{0, payload.size()};
+  for (size_t cut = 1; cut < payload.size(); ++cut) {
+    if (walk(payload.first(cut))) {
+      out.push_back(cut);
+    }
+  }
+  return out;
+}
+
+// Every cut of the golden NOTIFY's payload inside its one message is
+// malformed: never a shorter list, never a message with fewer arguments.
+TEST(Strict, NotifyCutAtEveryOffsetIsMalformed) {
+  auto bytes = hex(golden::kNotify);
+  const auto payload = frame_of(bytes).payload;
+  for (size_t cut = 0; cut <= payload.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    std::vector<uint8_t> exact(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(cut));
+    exact.shrink_to_fit();
+    std::string detail;
+    const Status st = validate_messages(exact, &detail);
+    MessageReader r(exact);
+    Message m;
+    Next n = r.next(m);
+    if (cut == 0) {
+      EXPECT_EQ(st, Status::kNormal);
+      EXPECT_EQ(n, Next::kEnd);
+    } else if (cut == payload.size()) {
+      EXPECT_EQ(st, Status::kNormal);
+      EXPECT_EQ(n, Next::kItem);
+      EXPECT_EQ(r.next(m), Next::kEnd);
+    } else {
+      EXPECT_EQ(st, Status::kInvalid);
+      EXPECT_EQ(n, Next::kMalformed);
+      EXPECT_EQ(r.next(m), Next::kMalformed);  // the error sticks
+      EXPECT_EQ(r.error(), Status::kInvalid);
+      EXPECT_NE(detail.find("message 1"), std::string::npos) << detail;
+      EXPECT_EQ(detail, r.error_detail());
+    }
+  }
+}
+
+// Two messages: a cut is valid only at the boundary between them.
+TEST(Strict, TwoMessagesAreValidOnlyAtTheirBoundary) {
+  Bytes b;
+  FrameBuilder f(b, FrameType::kNotify, 1, 1);
+  f.message("haes-route", 1).arg("cluster", Value::string("dc1"));
+  const size_t first = f.payload_size();
+  f.message("other", 2).arg("a", Value::int64(-7)).arg("", Value::boolean_value(true));
+  f.finish();
+  const auto payload = frame_of(b).payload;
+  auto valid = [](std::span<const uint8_t> p) { return validate_messages(p) == Status::kNormal; };
+  EXPECT_EQ(boundaries(payload, valid), (std::vector<size_t>{0, payload.size(), first}));
+}
+
+TEST(Strict, ErrorDetailsNameTheMessageTheArgumentAndTheByte) {
+  std::string detail;
+  EXPECT_EQ(validate_messages(hex("01 6d 00  01 6e 02 01 61 03 05  01 62 0b"), &detail), Status::kInvalid);
+  EXPECT_EQ(detail, "message 2, argument 2: unknown data type (10-15 are reserved) at byte 12");
+  EXPECT_EQ(validate_messages(hex("01 6d 01 01 61 08 05 61 62"), &detail), Status::kInvalid);
+  EXPECT_EQ(detail, "message 1, argument 1: length past the payload's end at byte 7");
+  EXPECT_EQ(validate_messages(hex("05 68 61"), &detail), Status::kInvalid);
+  EXPECT_EQ(detail, "message 1: length past the payload's end at byte 1");
+}
+
+// An ArgReader over bytes that hold more than `count` arguments: the extra
+// bytes are malformed, not ignored.
+TEST(Strict, ArgumentBytesAfterTheCountAreMalformed) {
+  const auto args = hex("01 61 03 05  01 62 03 06");
+  ArgReader r(args, 1);
+  Arg a;
+  EXPECT_EQ(r.next(a), Next::kItem);
+  EXPECT_EQ(r.next(a), Next::kMalformed);
+  EXPECT_NE(r.error_detail().find("bytes after the last argument"), std::string::npos);
+}
+
+// HELLO and DISCONNECT KV-lists: a cut inside an item is kInvalid with a
+// detail; a cut between items is a valid (shorter) list, which negotiation
+// then judges (a missing key has its own status).
+TEST(Strict, KvListsCutAtEveryOffset) {
+  for (const char* g : {golden::kHaproxyHello, golden::kHealthcheckHello, golden::kHaproxyDisconnect}) {
+    auto bytes = hex(g);
+    const auto payload = frame_of(bytes).payload;
+    auto walk_ok = [](std::span<const uint8_t> p) {
+      KvReader r(p);
+      std::string_view k;
+      Value v;
+      Next n;
+      while ((n = r.next(k, v)) == Next::kItem) {
+      }
+      return n == Next::kEnd;
+    };
+    auto cuts = boundaries(payload, walk_ok);
+    for (size_t cut = 1; cut < payload.size(); ++cut) {
+      std::vector<uint8_t> exact(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(cut));
+      exact.shrink_to_fit();
+      const bool boundary = std::find(cuts.begin(), cuts.end(), cut) != cuts.end();
+      HaproxyHello h;
+      Disconnect d;
+      std::string detail;
+      EXPECT_EQ(parse_haproxy_hello(exact, h, &detail), boundary ? Status::kNormal : Status::kInvalid) << cut;
+      EXPECT_EQ(parse_disconnect(exact, d), boundary ? Status::kNormal : Status::kInvalid) << cut;
+      if (!boundary) {
+        EXPECT_EQ(detail.rfind("item ", 0), 0u) << detail;
+      }
+    }
+  }
+  // The golden HELLO has 4 items: 5 valid cuts (0 and the end included).
+  auto hello = hex(golden::kHaproxyHello);
+  auto count = boundaries(frame_of(hello).payload, [](std::span<const uint8_t> p) {
+    HaproxyHello h;
+    return parse_haproxy_hello(p, h) == Status::kNormal;
+  });
+  EXPECT_EQ(count.size(), 5u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // A blocking SPOP client for the server tests: it plays HAProxy, including
 // what a real HAProxy never sends (split frames, garbage, oversized lengths).
 
+#include <cerrno>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -31,8 +32,16 @@ struct OwnedFrame {
   explicit OwnedFrame(std::vector<uint8_t> b) : bytes(std::move(b)) { redecode(); }
   OwnedFrame(const OwnedFrame& o) : bytes(o.bytes) { redecode(); }
   OwnedFrame(OwnedFrame&& o) noexcept : bytes(std::move(o.bytes)) { redecode(); }
-  OwnedFrame& operator=(const OwnedFrame& o) { bytes = o.bytes; redecode(); return *this; }
-  OwnedFrame& operator=(OwnedFrame&& o) noexcept { bytes = std::move(o.bytes); redecode(); return *this; }
+  OwnedFrame& operator=(const OwnedFrame& o) {
+    bytes = o.bytes;
+    redecode();
+    return *this;
+  }
+  OwnedFrame& operator=(OwnedFrame&& o) noexcept {
+    bytes = std::move(o.bytes);
+    redecode();
+    return *this;
+  }
 
  private:
   void redecode() {
@@ -113,10 +122,27 @@ class SpopClient {
   }
 
   bool eof() const { return eof_; }
+  int fd() const { return fd_; }
+
+  // Sends what the socket takes within `timeout` without ever blocking
+  // longer; returns the bytes sent, or -1 once the peer has closed/reset.
+  ssize_t send_some(const uint8_t* p, size_t n, std::chrono::milliseconds timeout) {
+    pollfd pf{fd_, POLLOUT, 0};
+    if (::poll(&pf, 1, static_cast<int>(timeout.count())) <= 0) {
+      return 0;
+    }
+    if ((pf.revents & (POLLERR | POLLHUP)) != 0) {
+      return -1;
+    }
+    ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    }
+    return w;
+  }
 
   // HELLO as HAProxy 2.6 sends it; returns the AGENT-HELLO.
-  OwnedFrame hello(uint32_t max_frame_size = kDefaultMaxFrameSize,
-                   std::string_view caps = "pipelining,async",
+  OwnedFrame hello(uint32_t max_frame_size = kDefaultMaxFrameSize, std::string_view caps = "pipelining,async",
                    std::string_view versions = "2.0") {
     Bytes b;
     build_haproxy_hello(b, versions, max_frame_size, caps, "engine-1", false);
@@ -133,8 +159,7 @@ class SpopClient {
     if (eof_) {
       return false;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       return false;
     }

@@ -29,9 +29,9 @@ TEST(Varint, KnownEncodings) {
 }
 
 TEST(Varint, SizeBoundaries) {
-  const std::pair<uint64_t, size_t> bounds[] = {
-      {239, 1}, {240, 2}, {2287, 2}, {2288, 3}, {264431, 3}, {264432, 4},
-      {33818863, 4}, {33818864, 5}, {4328786159, 5}, {4328786160, 6}};
+  const std::pair<uint64_t, size_t> bounds[] = {{239, 1},        {240, 2},       {2287, 2},     {2288, 3},
+                                                {264431, 3},     {264432, 4},    {33818863, 4}, {33818864, 5},
+                                                {4328786159, 5}, {4328786160, 6}};
   for (auto [v, size] : bounds) {
     EXPECT_EQ(varint_size(v), size) << v;
     EXPECT_EQ(enc(v).size(), size) << v;

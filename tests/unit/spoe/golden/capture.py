@@ -23,6 +23,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lib"))
+from haestest.spop import read_varint  # noqa: E402
+
 NAMES = {1: "HAPROXY-HELLO", 2: "HAPROXY-DISCONNECT", 3: "NOTIFY"}
 # AGENT-HELLO: version "2.0", max-frame-size 16380, capabilities "pipelining"
 AGENT_HELLO = bytes.fromhex(
@@ -45,21 +48,6 @@ def free_port():
 
 def send(conn, frame):
     conn.sendall(struct.pack(">I", len(frame)) + frame)
-
-
-def read_varint(b, i):
-    v = b[i]
-    i += 1
-    if v < 240:
-        return v, i
-    shift = 4
-    while True:
-        x = b[i]
-        i += 1
-        v += x << shift
-        shift += 7
-        if x < 128:
-            return v, i
 
 
 def serve(conn):
