@@ -62,7 +62,10 @@ std::string format_duration(Duration d) {
     return out + std::to_string(ms) + "ms";
   }
   int64_t s = ms / 1000;
-  const struct { int64_t size; char unit; } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  const struct {
+    int64_t size;
+    char unit;
+  } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
   for (const auto& u : units) {
     if (s >= u.size) {
       out += std::to_string(s / u.size);
@@ -88,8 +91,6 @@ std::string format_time(SysTime t) {
   return out;
 }
 
-SysTime now_sys() {
-  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-}
+SysTime now_sys() { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
 
 }  // namespace haes

@@ -1,9 +1,11 @@
 // Walks a YAML document against the schema table, then checks the rules
 // that span several keys. Every problem is collected; none stops the walk.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -15,6 +17,31 @@ namespace haes {
 namespace config_detail {
 namespace {
 
+// Text from the file (keys, values, yaml-cpp's messages quoting them) shown
+// in an error: control characters escaped, so that every error stays one
+// line that starts with its place (found by tests/fuzz/config_fuzz.cpp: a
+// backslash before a line break made yaml-cpp's message end in a newline).
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      out += hex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 class Errors {
  public:
   explicit Errors(std::string file) : file_(std::move(file)) {}
@@ -24,7 +51,7 @@ class Errors {
     if (at.IsDefined() && at.Mark().line >= 0) {
       where += ":" + std::to_string(at.Mark().line + 1) + ":" + std::to_string(at.Mark().column + 1);
     }
-    lines_.push_back(where + ": " + (path.empty() ? "" : path + ": ") + message);
+    lines_.push_back(where + ": " + (path.empty() ? "" : one_line(path) + ": ") + one_line(message));
   }
   void add(const std::string& path, const std::string& message) { add(YAML::Node(), path, message); }
 
@@ -131,9 +158,7 @@ class Walker {
  private:
   void walk_value(const KeyDef& def, const YAML::Node& value, const std::string& cpath) {
     switch (def.type) {
-      case Type::kSection:
-        walk_map(value, def.path, cpath);
-        return;
+      case Type::kSection: walk_map(value, def.path, cpath); return;
       case Type::kOptionalSection:
         def.activate(ctx_);
         apply_defaults(def.path);
@@ -141,11 +166,8 @@ class Walker {
           walk_map(value, def.path, cpath);
         }
         return;
-      case Type::kList:
-        walk_list(def, value, cpath);
-        return;
-      default:
-        break;
+      case Type::kList: walk_list(def, value, cpath); return;
+      default: break;
     }
     std::string expected;
     if (value.IsNull() || !def.set(ctx_, value, expected)) {
@@ -214,9 +236,34 @@ void check_file(Errors& errors, const std::string& path, const std::string& file
   }
 }
 
+// A file holding a secret (a password, an API key, a token, a private key)
+// readable or writable by everyone is refused, as ssh refuses such a key:
+// anyone on the host could read it or put their own. Group access stays
+// allowed (a Secret mounted 0440 for group haes, a root:haes 0640 file).
+void check_secret_file(Errors& errors, const std::string& path, const std::string& file) {
+  if (file.empty()) {
+    return;
+  }
+  if (access(file.c_str(), R_OK) != 0) {
+    errors.add(path, "\"" + file + "\" cannot be read");
+    return;
+  }
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0) {
+    std::string problem = secret_mode_problem(static_cast<unsigned>(st.st_mode));
+    if (!problem.empty()) {
+      errors.add(path, "\"" + file + "\" " + problem);
+    }
+  }
+}
+
 void cross_checks(const Config& c, Errors& errors) {
   if (c.clusters.size() == 1) {
     errors.add("clusters", "only one cluster (expected at least two: an active and a passive)");
+  }
+  if (c.sync && c.sync->mode == SyncMode::kCcr && c.clusters.size() > 2) {
+    errors.add("sync.mode", "ccr needs exactly two clusters (" + std::to_string(c.clusters.size()) +
+                                " configured): the follower indices of one follow the other");
   }
   std::set<std::string> names;
   for (size_t i = 0; i < c.clusters.size(); ++i) {
@@ -238,7 +285,7 @@ void cross_checks(const Config& c, Errors& errors) {
     }
     check_file(errors, p + ".tls.ca_file", cl.tls.ca_file);
     check_file(errors, p + ".tls.cert_file", cl.tls.cert_file);
-    check_file(errors, p + ".tls.key_file", cl.tls.key_file);
+    check_secret_file(errors, p + ".tls.key_file", cl.tls.key_file);
     const AuthConfig& a = cl.auth;
     const bool password = !a.password_file.empty() || !a.password_env.empty();
     if (!a.password_file.empty() && !a.password_env.empty()) {
@@ -256,8 +303,8 @@ void cross_checks(const Config& c, Errors& errors) {
     if (a.basic() && a.api_key()) {
       errors.add(p + ".auth", "Basic auth and an API key are exclusive (keep one)");
     }
-    check_file(errors, p + ".auth.password_file", a.password_file);
-    check_file(errors, p + ".auth.api_key_file", a.api_key_file);
+    check_secret_file(errors, p + ".auth.password_file", a.password_file);
+    check_secret_file(errors, p + ".auth.api_key_file", a.api_key_file);
   }
   if (!c.preferred.empty() && c.find_cluster(c.preferred) == nullptr) {
     std::string known;
@@ -267,9 +314,17 @@ void cross_checks(const Config& c, Errors& errors) {
     errors.add("preferred", "\"" + c.preferred + "\" is not a cluster (clusters: " + known + ")");
   }
   if (c.failover.timeout > c.failover.interval) {
-    errors.add("failover.timeout", format_duration(c.failover.timeout) +
-                                       " is longer than failover.interval (" +
+    errors.add("failover.timeout", format_duration(c.failover.timeout) + " is longer than failover.interval (" +
                                        format_duration(c.failover.interval) + ")");
+  }
+  if (c.vitals.interval.count() > 0 && c.vitals.timeout > c.vitals.interval) {
+    errors.add("vitals.timeout", format_duration(c.vitals.timeout) + " is longer than vitals.interval (" +
+                                     format_duration(c.vitals.interval) + ")");
+  }
+  if (c.vitals.disk_critical_percent < c.vitals.disk_warning_percent) {
+    errors.add("vitals.disk_critical_percent", std::to_string(c.vitals.disk_critical_percent) +
+                                                   " is below vitals.disk_warning_percent (" +
+                                                   std::to_string(c.vitals.disk_warning_percent) + ")");
   }
   if (!c.health.node.empty()) {
     size_t slash = c.health.node.find('/');
@@ -292,16 +347,86 @@ void cross_checks(const Config& c, Errors& errors) {
       }
     }
   }
-  if (c.state.store == "etcd") {
-    errors.add("state.store", "\"etcd\" is not available in this version (use local)");
+  if (c.admin.port.listen) {
+    const AdminPortConfig& p = c.admin.port;
+    if (p.cert_file.empty() || p.key_file.empty()) {
+      errors.add("admin.port", "an admin port needs cert_file and key_file: it only speaks TLS");
+    }
+    check_secret_file(errors, "admin.port.key_file", p.key_file);
+    check_secret_file(errors, "admin.port.token_file", p.token_file);
+    if (p.client_ca_file.empty() && p.token_file.empty() && p.token_env.empty()) {
+      errors.add("admin.port",
+                 "an admin port needs client_ca_file (client certificates) or a token "
+                 "(token_file or token_env): whoever reaches it can fail over");
+    }
+    listeners.emplace_back("admin.port.listen", p.listen->to_string());
+    for (size_t i = 0; i + 1 < listeners.size(); ++i) {
+      if (listeners[i].second == listeners.back().second) {
+        errors.add("admin.port.listen", listeners.back().second + " is also " + listeners[i].first);
+      }
+    }
+  }
+  if (c.state.store == StoreKind::kEtcd) {
+    const EtcdConfig& e = c.state.etcd;
+    if (e.endpoints.empty()) {
+      errors.add("state.etcd.endpoints", "store etcd needs at least one endpoint (every member, for failover)");
+    }
+    if (e.poll_interval * 3 > e.stale_after) {
+      errors.add("state.etcd.poll_interval",
+                 format_duration(e.poll_interval) + " is more than a third of state.etcd.stale_after (" +
+                     format_duration(e.stale_after) + "): one slow read would make the agent stop serving");
+    }
+    if (e.timeout >= e.stale_after) {
+      errors.add("state.etcd.timeout", format_duration(e.timeout) + " is not shorter than state.etcd.stale_after (" +
+                                           format_duration(e.stale_after) + ")");
+    }
+    check_secret_file(errors, "state.etcd.password_file", e.password_file);
+    check_secret_file(errors, "state.etcd.tls.key_file", e.tls.key_file);
+    if (!e.username.empty() && e.password_file.empty() && e.password_env.empty()) {
+      errors.add("state.etcd.username", "needs state.etcd.password_file or state.etcd.password_env");
+    }
+    if (!c.health.listen) {
+      errors.add("health.listen",
+                 "store etcd needs the health port: the other agents ask it (GET /peer) whether "
+                 "etcd is down for all before keeping traffic flowing");
+    }
+    if (e.prefix.empty() || e.prefix.front() != '/') {
+      errors.add("state.etcd.prefix", "\"" + e.prefix + "\" must start with /");
+    }
   }
   if (c.sync) {
     const auto& r = c.sync->repository;
-    if (r.type == "fs" && !r.settings.contains("location")) {
-      errors.add("sync.repository.settings", "type fs needs settings.location (a path under path.repo of both clusters)");
+    if (r.type == RepositoryType::kFs && !r.settings.contains("location")) {
+      errors.add("sync.repository.settings",
+                 "type fs needs settings.location (a path under path.repo of both clusters)");
     }
-    if (r.type == "s3" && !r.settings.contains("bucket")) {
+    if (r.type == RepositoryType::kS3 && !r.settings.contains("bucket")) {
       errors.add("sync.repository.settings", "type s3 needs settings.bucket");
+    }
+    if (r.copy) {
+      if (r.type != RepositoryType::kFs) {
+        errors.add("sync.repository.copy", std::string("copies fs repositories only (type is ") +
+                                               std::string(to_string(r.type)) +
+                                               "; for s3, replicate the buckets instead: docs/sync.md)");
+      }
+      int remote = 0;
+      for (const auto& [cluster, where] : r.copy->locations) {
+        if (c.find_cluster(cluster) == nullptr) {
+          errors.add("sync.repository.copy.locations." + cluster, "\"" + cluster + "\" is not a configured cluster");
+        }
+        remote += where.front() != '/' ? 1 : 0;
+      }
+      for (const auto& cl : c.clusters) {
+        if (r.copy->locations.count(cl.name) == 0) {
+          errors.add("sync.repository.copy.locations",
+                     "no location for cluster " + cl.name + " (each cluster needs its repository directory)");
+        }
+      }
+      if (remote > 1) {
+        errors.add("sync.repository.copy.locations",
+                   "more than one location is remote (host:path): rsync copies between a local directory and a "
+                   "remote one, never between two remote ones; give the agent's own site a local path");
+      }
     }
   }
 }
@@ -316,8 +441,8 @@ Result<Config> parse_config(std::string_view yaml_text, std::string_view source_
   try {
     root = YAML::Load(std::string(yaml_text));
   } catch (const YAML::ParserException& e) {
-    return Error{"config", std::string(source_name) + ":" + std::to_string(e.mark.line + 1) + ":" +
-                               std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg};
+    return Error{ErrorCode::kConfig, std::string(source_name) + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                         std::to_string(e.mark.column + 1) + ": YAML syntax error: " + one_line(e.msg)};
   }
   Config cfg;
   cfg.source = std::string(source_name);
@@ -332,15 +457,35 @@ Result<Config> parse_config(std::string_view yaml_text, std::string_view source_
     cross_checks(cfg, errors);
   }
   if (!errors.empty()) {
-    return Error{"config", errors.text()};
+    return Error{ErrorCode::kConfig, errors.text()};
+  }
+  if (cfg.agent.name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') {
+      cfg.agent.name = host;
+    } else {
+      cfg.agent.name = "haes-agent";
+    }
   }
   return cfg;
+}
+
+std::string secret_mode_problem(unsigned mode) {
+  const unsigned perm = mode & 07777U;
+  if ((perm & 0007U) == 0) {
+    return "";
+  }
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", perm);
+  const char* what = (perm & 0004U) != 0 ? "readable" : (perm & 0002U) != 0 ? "writable" : "accessible";
+  return std::string("is ") + what + " by everyone (mode " + octal +
+         "): a file holding a secret must give others no access (chmod o-rwx, e.g. 0600 or 0640)";
 }
 
 Result<Config> load_config(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) {
-    return Error{"config", path.string() + ": cannot be read: " + std::strerror(errno)};
+    return Error{ErrorCode::kConfig, path.string() + ": cannot be read: " + std::strerror(errno)};
   }
   std::stringstream ss;
   ss << in.rdbuf();

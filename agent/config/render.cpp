@@ -24,10 +24,8 @@ YAML::Node render_map(Ctx& ctx, std::string_view prefix);
 
 YAML::Node render_value(Ctx& ctx, const KeyDef& k) {
   switch (k.type) {
-    case Type::kSection:
-      return render_map(ctx, k.path);
-    case Type::kOptionalSection:
-      return k.present(ctx) ? render_map(ctx, k.path) : YAML::Node();
+    case Type::kSection: return render_map(ctx, k.path);
+    case Type::kOptionalSection: return k.present(ctx) ? render_map(ctx, k.path) : YAML::Node();
     case Type::kList: {
       YAML::Node seq(YAML::NodeType::Sequence);
       const std::string item_prefix = std::string(k.path) + "[]";
@@ -37,8 +35,7 @@ YAML::Node render_value(Ctx& ctx, const KeyDef& k) {
       }
       return seq;
     }
-    default:
-      return k.get(ctx);
+    default: return k.get(ctx);
   }
 }
 
@@ -88,8 +85,7 @@ std::string render_effective_config(const Config& config) {
   YAML::Emitter out;
   out << render_map(ctx, "");
   return "# effective configuration of " + config.source +
-         " (defaults included; secrets are never in the configuration, only where to read them)\n" +
-         out.c_str() + "\n";
+         " (defaults included; secrets are never in the configuration, only where to read them)\n" + out.c_str() + "\n";
 }
 
 std::string config_reference_markdown() {
@@ -119,8 +115,7 @@ std::string config_reference_markdown() {
     if (!k.expected.empty() && k.type != Type::kString && k.type != Type::kPath) {
       help += " Expected: " + k.expected + ".";
     }
-    md << "| `" << k.path << "` | " << type << " | " << default_text(k) << " | "
-       << escape_cell(help) << " |\n";
+    md << "| `" << k.path << "` | " << type << " | " << default_text(k) << " | " << escape_cell(help) << " |\n";
   }
   return md.str();
 }
@@ -146,9 +141,9 @@ std::string check_config_summary(const Config& c) {
     s << ", agent-check " << c.agent_check.listen->to_string();
   }
   s << ", admin " << c.admin.socket << "\n";
-  s << "  state " << c.state.store << " " << c.state.path << "\n";
-  s << "  failover: every " << format_duration(c.failover.interval) << ", after "
-    << c.failover.fail_threshold << " bad rounds, hold-down " << format_duration(c.failover.hold_down)
+  s << "  state " << to_string(c.state.store) << " " << c.state.path << "\n";
+  s << "  failover: every " << format_duration(c.failover.interval) << ", after " << c.failover.fail_threshold
+    << " bad rounds, hold-down " << format_duration(c.failover.hold_down)
     << (c.failover.automatic ? "" : ", automatic failover OFF") << "\n";
   s << "  sync: " << (c.sync ? "every " + format_duration(c.sync->interval) : std::string("off")) << "\n";
   return s.str();

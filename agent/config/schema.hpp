@@ -17,7 +17,17 @@ enum class Type {
   kSection,          // a map of further keys
   kOptionalSection,  // a map whose presence switches a feature on (sync)
   kList,             // a sequence of maps (clusters, nodes)
-  kString, kInt, kBool, kDuration, kEndpoint, kUrl, kPath, kEnum, kOctal, kStringList, kMap,
+  kString,
+  kInt,
+  kBool,
+  kDuration,
+  kEndpoint,
+  kUrl,
+  kPath,
+  kEnum,
+  kOctal,
+  kStringList,
+  kMap,
 };
 std::string_view type_name(Type t);
 
@@ -35,20 +45,20 @@ using Setter = std::function<bool(Ctx&, const YAML::Node&, std::string& expected
 using Getter = std::function<YAML::Node(Ctx&)>;
 
 struct KeyDef {
-  std::string_view path;     // "failover.interval", "clusters[].nodes[].url"
+  std::string_view path;  // "failover.interval", "clusters[].nodes[].url"
   Type type;
-  std::string_view def;      // YAML text applied before the file's values; "" = no default
+  std::string_view def;  // YAML text applied before the file's values; "" = no default
   bool required = false;
-  std::string_view unit;     // for the docs
+  std::string_view unit;  // for the docs
   std::string_view help;
-  std::string expected;      // for the docs: range, allowed values, form
-  Setter set;                // scalars only
-  Getter get;                // scalars only
-  std::function<void(Ctx&)> add_item;   // kList: append an item and point ctx at it
-  std::function<size_t(Ctx&)> count;    // kList: items currently held
+  std::string expected;                      // for the docs: range, allowed values, form
+  Setter set;                                // scalars only
+  Getter get;                                // scalars only
+  std::function<void(Ctx&)> add_item;        // kList: append an item and point ctx at it
+  std::function<size_t(Ctx&)> count;         // kList: items currently held
   std::function<void(Ctx&, size_t)> select;  // kList: point ctx at item i
-  std::function<void(Ctx&)> activate;   // kOptionalSection: create it
-  std::function<bool(Ctx&)> present;    // kOptionalSection: exists?
+  std::function<void(Ctx&)> activate;        // kOptionalSection: create it
+  std::function<bool(Ctx&)> present;         // kOptionalSection: exists?
 };
 
 const std::vector<KeyDef>& schema();

@@ -40,8 +40,7 @@ namespace {
 bool parse_port(std::string_view text, uint16_t& out) {
   unsigned v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size() || v == 0 || v > 65535 || text.empty() ||
-      text[0] == '+') {
+  if (ec != std::errc() || p != text.data() + text.size() || v == 0 || v > 65535 || text.empty() || text[0] == '+') {
     return false;
   }
   out = static_cast<uint16_t>(v);

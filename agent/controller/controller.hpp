@@ -1,13 +1,14 @@
 #pragma once
-// FailoverController: observations and commands in, transitions out. No I/O
-// and no clock: `now` is always a parameter, so every rule runs on simulated
-// time in the tests (docs/failover.md states the rules for operators).
+// FailoverController: the one place that decides every change of the stored
+// state. Observations, operator commands and the sync's reports in; Decisions
+// (a Change plus the operator's reply) out. No I/O and no clock: `now` is
+// always a parameter, so every rule runs on simulated time in the tests
+// (docs/failover.md states the rules for operators).
 //
-// Contract with the caller (the agent's control thread): a Decision's `next`
-// is the whole new state. Persist it with StateStore::compare_and_swap(
-// current.revision, *next); only after success journal `events` and publish
-// new verdicts. On a CAS conflict, reload the state and ask again. A Decision
-// without `next` changes nothing (it may still carry events to journal).
+// Contract with the caller: hand a Decision to the TransitionPipeline, which
+// persists `next` with compare-and-swap from current.revision, then journals
+// `events`, publishes verdicts and runs the hook. A Decision without `next`
+// changes nothing (it may still carry events to journal, e.g. a refusal).
 
 #include <map>
 #include <optional>
@@ -15,7 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/change.hpp"
+#include "common/enum_names.hpp"
 #include "common/health.hpp"
+#include "common/result.hpp"
 #include "common/state.hpp"
 #include "common/time.hpp"
 
@@ -29,32 +33,60 @@ struct ControllerConfig {
   bool automatic = true;
 };
 
-enum class CommandKind { kFailback, kSwitchover, kFailover, kPause, kResume, kAck };
-std::string_view to_string(CommandKind k);
+// clang-format off
+#define HAES_COMMAND_KIND_LIST(X) \
+  X(kFailback, "failback")        \
+  X(kSwitchover, "switchover")    \
+  X(kFailover, "failover")        \
+  X(kPause, "pause")              \
+  X(kResume, "resume")            \
+  X(kAck, "ack")                  \
+  X(kSyncHold, "sync_hold")       \
+  X(kSyncRelease, "sync_release")
+// clang-format on
+HAES_ENUM(CommandKind, uint8_t, "command", HAES_COMMAND_KIND_LIST)
 
 struct Command {
   CommandKind kind = CommandKind::kFailback;
-  std::string target;                  // switchover/failover
-  bool force = false;                  // failover: skip the health precondition
+  std::string target;  // switchover/failover
+  bool force = false;  // failover: skip the health precondition
   bool dry_run = false;
-  std::string reason;                  // operator's words, optional
+  std::string reason;                    // operator's words, optional
   std::optional<Duration> for_duration;  // pause
-  std::string actor;                   // "operator <user>@<host>"
+  std::string actor;                     // "operator <user>@<host>"
 };
 
-struct Decision {
+struct Decision : Change {
   bool ok = true;
-  std::string code;            // when !ok: already_active, unknown_cluster, unhealthy_target, no_health_yet
-  std::string reply;           // for the operator (one or a few lines)
-  std::optional<State> next;   // the state to persist; absent: nothing to write
-  std::vector<Event> events;   // to journal once `next` (if any) is persisted
-  bool roles_changed = false;
-  std::string transition;      // when roles_changed: failover, forced_failover, failback, switchover
+  ErrorCode code = ErrorCode::kInternal;  // when !ok
+  std::string reply;                      // for the operator (one or a few lines)
+  bool changed = true;                    // false: the command had nothing to do (already paused, ...)
 };
 
 // Why the robot would not fail over right now.
-enum class Blocker { kNone, kNotBad, kThresholdNotReached, kPaused, kHeldDown, kAutomaticOff, kNoHealthyTarget, kNoActive };
-std::string_view to_string(Blocker b);
+// clang-format off
+#define HAES_BLOCKER_LIST(X)                       \
+  X(kNone, "none")                                 \
+  X(kNotBad, "not_bad")                            \
+  X(kThresholdNotReached, "threshold_not_reached") \
+  X(kPaused, "paused")                             \
+  X(kHeldDown, "held_down")                        \
+  X(kAutomaticOff, "automatic_off")                \
+  X(kNoHealthyTarget, "no_healthy_target")         \
+  X(kNoActive, "no_active")                        \
+  X(kUnconfirmed, "unconfirmed")                   \
+  X(kNotLeader, "not_leader")                      \
+  X(kCcrPromotion, "ccr_promotion")
+// clang-format on
+
+// With several agents (etcd store): whether enough live agents each saw the
+// active cluster bad (cluster/rules.hpp confirm()). Absent: one agent's own
+// streak decides (the local store).
+struct PeerConfirmation {
+  bool satisfied = false;
+  std::string text;
+};
+HAES_ENUM(Blocker, uint8_t, "reason", HAES_BLOCKER_LIST)
 
 struct StreakInfoView {
   std::string cluster;
@@ -72,11 +104,38 @@ class FailoverController {
  public:
   explicit FailoverController(ControllerConfig config);
 
-  Decision on_round(const State& current, const HealthRound& round, SysTime now);
+  // At start-up, from what the store holds (nullopt: never initialised).
+  // First start: the preferred cluster active at epoch 1. A restart: the
+  // stored state as it is, journaled. Errors (the agent refuses to start):
+  // the stored state names a cluster the config does not have.
+  Result<Decision> on_start(const std::optional<State>& stored, SysTime now) const;
+  // One health round: streaks, expiry of a timed pause, automatic failover.
+  // With `confirm`, the failover waits for the peers' confirmation.
+  Decision on_round(const State& current, const HealthRound& round, SysTime now,
+                    const PeerConfirmation* confirm = nullptr);
+  // The two halves of on_round, for several agents: observe() counts this
+  // agent's streaks (published to the others); evaluate() applies the rules
+  // with the peers' confirmation, also between rounds when it changes.
+  void observe(const HealthRound& round);
+  Decision evaluate(const State& current, const HealthRound& round, SysTime now,
+                    const PeerConfirmation* confirm = nullptr);
+  // An operator command. Unknown target clusters are refused with kUsage.
   Decision on_command(const State& current, const Command& cmd, const HealthRound* latest, SysTime now);
-  ControllerView view(const State& current, const HealthRound* latest, SysTime now) const;
+  // The sync restored `point`, planned in `epoch`: recorded only if the roles
+  // have not moved since (kRolesChanged otherwise).
+  Result<Decision> on_sync_point(const State& current, const SyncPoint& point, uint64_t epoch) const;
+  // A planned switchover blocks (or, with an empty cluster, stopped blocking)
+  // writes: the marker that lets a restarted agent undo an interrupted one.
+  Decision on_write_block(const State& current, const WriteBlock& block) const;
+
+  ControllerView view(const State& current, const HealthRound* latest, SysTime now,
+                      const PeerConfirmation* confirm = nullptr) const;
+  // The streak of a cluster as this agent saw it (for its published record).
+  StreakInfoView streak(std::string_view cluster) const;
   int bad_rounds(std::string_view cluster) const;
   const ControllerConfig& config() const { return config_; }
+  // "dc1, dc2" for messages.
+  std::string cluster_list() const;
 
  private:
   struct Memory {
@@ -89,10 +148,12 @@ class FailoverController {
   std::string streak_text(const std::string& cluster, const HealthRound* round) const;
   // The best cluster to fail over to, or "" (green before yellow, then config order).
   std::string pick_target(const State& s, const HealthRound& round) const;
-  Blocker blocker(const State& s, const HealthRound* round, SysTime now, std::string* text) const;
+  Blocker blocker(const State& s, const HealthRound* round, SysTime now, std::string* text,
+                  const PeerConfirmation* confirm) const;
   Decision switch_to(const State& s, const Command& cmd, const HealthRound* latest, SysTime now,
                      const std::string& target, bool planned);
-  Decision refuse(const Command& cmd, const State& s, SysTime now, std::string code, std::string why);
+  Decision sync_hold(const State& s, const Command& cmd, SysTime now) const;
+  Decision refuse(const Command& cmd, const State& s, SysTime now, ErrorCode code, std::string why) const;
 
   ControllerConfig config_;
   std::map<std::string, Memory, std::less<>> memory_;

@@ -4,13 +4,23 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ccr/commands.hpp"
+#include "cluster/pair_report.hpp"
+#include "cluster/rules.hpp"
+#include "commands/commands.hpp"
 #include "daemon/logging.hpp"
-#include "metrics/metrics.hpp"
-#include "verdict/builder.hpp"
+#include "etcd/store.hpp"
+#include "metrics/stats.hpp"
+#include "monitor/changes.hpp"
 
 namespace haes {
 namespace {
@@ -27,56 +37,155 @@ ControllerConfig controller_config(const Config& c) {
   return cc;
 }
 
-void make_parent_dir(const std::string& path, const char* what) {
-  std::error_code ec;
-  auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      throw std::runtime_error(std::string("cannot create the directory of ") + what + " " + dir.string() + ": " +
-                               ec.message());
+std::unique_ptr<StateStore> open_configured_store(const Config& config, boost::asio::io_context& io) {
+  if (config.state.store == StoreKind::kEtcd) {
+    auto etcd =
+        etcd::open_etcd_store(config.state.etcd, io.get_executor(), static_cast<size_t>(config.state.journal_size));
+    if (!etcd) {
+      throw std::runtime_error(etcd.error().message);
     }
+    return std::move(*etcd);
+  }
+  auto opened = open_store(config.state);
+  if (!opened) {
+    throw std::runtime_error(opened.error().message);
+  }
+  for (const auto& w : opened->warnings) {
+    spdlog::warn("state store: {}", w);
+  }
+  return std::move(opened->store);
+}
+
+std::vector<StreakInfo> streaks_of(const FailoverController& c) {
+  std::vector<StreakInfo> out;
+  for (const auto& name : c.config().clusters) {
+    out.push_back(StreakInfo{name, c.bad_rounds(name)});
+  }
+  return out;
+}
+
+// Runs `aw` on `ctx` until it completes (start-up only, before run()).
+// Rethrows what it threw.
+void run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<void> aw) {
+  bool done = false;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(ctx, std::move(aw), [&](std::exception_ptr e) {
+    failure = e;
+    done = true;
+  });
+  ctx.restart();
+  while (!done && ctx.run_one() > 0) {
+  }
+  if (failure) {
+    std::rethrow_exception(failure);
   }
 }
 
+// Runs what stop() cancelled to completion, so that no coroutine frame is
+// left to be destroyed with its io_context after the component it uses.
+void drain(boost::asio::io_context& ctx) {
+  ctx.restart();
+  for (int i = 0; i < 1000 && ctx.poll() > 0; ++i) {
+  }
+}
 
 }  // namespace
 
-Agent::Agent(Config config) : config_(std::move(config)), controller_(controller_config(config_)) {
-  open_store();
-  publish_verdict();
-
-  monitor_ = std::make_unique<HealthMonitor>(control_, config_, [this](const HealthRound& r) { on_round(r); });
-  auto stats = hook_stats_;
-  hooks_ = std::make_unique<HookRunner>(config_.failover.on_role_change_command, config_.failover.on_role_change_timeout,
-                                        [stats](const RoleChange&, const HookOutcome& o) {
-                                          auto h = stats->lock();
-                                          if (o.timed_out) {
-                                            ++h->timeout;
-                                          } else if (o.exit_code == 0) {
-                                            ++h->ok;
-                                          } else {
-                                            ++h->failed;
-                                          }
-                                        });
-  if (config_.sync) {
-    SyncHooks h;
-    h.state = [this]() -> const State& { return state_; };
-    h.round = [this]() -> const HealthRound* { return latest_round_ ? &*latest_round_ : nullptr; };
-    h.record = [this](const SyncPoint& p, uint64_t epoch) { return record_sync(p, epoch); };
-    h.journal = [this](Event e) { journal(std::move(e)); };
-    h.mark_write_block = [this](const WriteBlock& b) {
-      State next = state_;
-      next.write_block = b;
-      return store_state(next);
-    };
-    h.switch_roles = [this](const std::string& t, const std::string& k, const std::string& a, const std::string& r) {
-      return switch_roles(t, k, a, r);
-    };
-    sync_ = std::make_unique<SnapshotSync>(control_, config_, std::move(h));
+Agent::Agent(Config config)
+    : config_(std::move(config)),
+      control_(std::make_unique<boost::asio::io_context>()),
+      edge_(std::make_unique<boost::asio::io_context>()),
+      store_(open_configured_store(config_, *control_)),
+      controller_(controller_config(config_)),
+      publisher_(config_, verdicts_, encode_route_actions) {
+  hooks_ =
+      std::make_unique<HookRunner>(config_.failover.on_role_change_command, config_.failover.on_role_change_timeout);
+  pipeline_ = std::make_unique<TransitionPipeline>(
+      *store_, [this](const State& s) { publish(s); }, [this](const RoleChange& c) { hooks_->submit(c); },
+      config_.preferred);
+  if (config_.sync && config_.sync->mode == SyncMode::kCcr) {
+    ccr_ = std::make_unique<CcrService>(*control_, config_, *pipeline_, [this] { refresh_status_metrics(); });
+    pipeline_->set_prepare([this](Change& c) { return ccr_->prepare(c); });
   }
-  register_commands();
-  refresh_control_metrics();
+  if (config_.state.store == StoreKind::kEtcd) {
+    etcd_ = static_cast<etcd::EtcdStore*>(store_.get());
+    cluster::CoordinatorOptions co;
+    co.name = config_.agent.name;
+    co.peer_url = "http://" + config_.health.listen->to_string();
+    co.admin_url = cluster::advertised_admin_url(config_.admin.port);
+    co.poll_interval = config_.state.etcd.poll_interval;
+    co.lease_ttl = config_.state.etcd.lease_ttl;
+    co.window.stale_after = config_.state.etcd.stale_after;
+    cluster::Coordinator::Hooks hooks;
+    hooks.adopt = [this](const State& s) { pipeline_->adopt(s); };
+    hooks.record = [this] {
+      return cluster::agent_record(config_, pipeline_->state(), latest_round_ ? &*latest_round_ : nullptr, controller_,
+                                   coordinator_.get(), now_sys());
+    };
+    hooks.changed = [this] { on_coordinator_change(); };
+    coordinator_ = std::make_unique<cluster::Coordinator>(*control_, *etcd_, co, std::move(hooks));
+    auto fo = cluster::forward_options(config_.admin.port);
+    if (!fo) {
+      throw std::runtime_error(fo.error().message);
+    }
+    forwarder_ = std::make_unique<cluster::LeaderForwarder>(control_->get_executor(), *coordinator_, *fo);
+    publish(pipeline_->state());  // nothing known yet: no cluster may take traffic
+  } else {
+    run_to_completion(*control_, start_state());
+  }
+  monitor_ =
+      std::make_unique<HealthMonitor>(*control_, config_, [this](HealthRound r) { return on_round(std::move(r)); });
+  if (config_.sync && config_.sync->mode == SyncMode::kSnapshot) {
+    sync_ = std::make_unique<SnapshotSync>(
+        *control_, config_,
+        SyncContext{controller_, *pipeline_, [this] { return latest_round_ ? &*latest_round_ : nullptr; },
+                    // Several agents: only the leader syncs on its own (one agent: always).
+                    !coordinator_ ? sync::MayRunNow{} : [this]() -> std::optional<std::string> {
+                      if (coordinator_->leader(std::chrono::steady_clock::now())) {
+                        return std::nullopt;
+                      }
+                      const std::string& l = coordinator_->leader_name();
+                      return "this agent is not the leader (" + (l.empty() ? std::string("none elected") : l) +
+                             " runs the syncs)";
+                    }});
+  }
+  if (sync_) {
+    drill_ = std::make_unique<DrillRunner>(
+        *control_, config_,
+        DrillContext{controller_, *pipeline_, *sync_, [this] { return latest_round_ ? &*latest_round_ : nullptr; },
+                     [this] { return readiness_now(); },
+                     [this] { return !coordinator_ || coordinator_->leader(std::chrono::steady_clock::now()); }});
+  }
+  CommandsContext cc;
+  cc.drill = drill_.get();
+  // Judged afresh: the state (a sync point) may have moved since the last round.
+  cc.readiness = [this]() -> std::optional<ReadinessVerdict> {
+    if (!latest_round_) {
+      return std::nullopt;
+    }
+    return readiness_now();
+  };
+  cc.config = &config_;
+  cc.controller = &controller_;
+  cc.pipeline = pipeline_.get();
+  cc.sync = sync_.get();
+  cc.latest_round = [this] { return latest_round_ ? &*latest_round_ : nullptr; };
+  cc.status = [this] { return status_now(); };
+  if (forwarder_) {
+    cc.on_leader = [this](std::string line, std::string actor) {
+      return forwarder_->forward(std::move(line), std::move(actor));
+    };
+  }
+  if (ccr_) {
+    cc.planned_move = [this](std::string target, bool dry_run, CommandsContext::SwitchRoles sw) {
+      return ccr_->planned_switch(std::move(target), dry_run, std::move(sw));
+    };
+  }
+  register_commands(commands_, cc);
+  register_ccr_commands(commands_, ccr_.get());
+  commands_.seal();
+  commands_.set_observer([this] { refresh_status_metrics(); });
+  refresh_status_metrics();
 
   spoe::ServerOptions o;
   o.host = config_.spoe.listen.host;
@@ -84,481 +193,442 @@ Agent::Agent(Config config) : config_(std::move(config)), controller_(controller
   o.threads = static_cast<unsigned>(config_.spoe.threads);
   o.max_frame_size = static_cast<uint32_t>(config_.spoe.max_frame_size);
   o.idle_timeout = config_.spoe.idle_timeout;
+  o.max_connections = static_cast<size_t>(config_.spoe.max_connections);
+  o.max_output_bytes = static_cast<size_t>(config_.spoe.max_output_bytes);
+  o.write_timeout = config_.spoe.write_timeout;
+  o.on_refused = [this] { health_stats_.connections_refused.inc(EdgePort::kSpoe); };
   o.log = spoe_log_sink();
-  spoe_ = std::make_unique<spoe::Server>(o, RouteHandler(verdicts_, route_counters_));
+  spoe_ = std::make_unique<spoe::Server>(o, RouteHandler(verdicts_, route_stats_));
 }
 
 Agent::~Agent() {
-  if (monitor_) {
-    monitor_->stop();
-  }
-  if (sync_) {
-    sync_->stop();
-  }
-  if (admin_) {
-    admin_->stop();
-  }
-  if (spoe_) {
-    spoe_->stop();
-  }
-  stop_edge();
+  stop_all();
+  // Components hold sockets and timers of the io_contexts: they go first,
+  // the io_contexts (declared first) last.
+  agent_check_.reset();
+  health_.reset();
+  spoe_.reset();
+  admin_port_.reset();
+  admin_.reset();
+  drill_.reset();
+  sync_.reset();
+  ccr_.reset();
+  monitor_.reset();
+  coordinator_.reset();
 }
 
-void Agent::open_store() {
-  if (config_.state.store != "local") {
-    throw std::runtime_error("state.store: " + config_.state.store +
-                             " is not available in this version; use \"local\" (see docs/state-store.md)");
-  }
-  make_parent_dir(config_.state.path, "state.path");
-  auto opened = open_local_store(config_.state.path, static_cast<size_t>(config_.state.journal_size));
-  if (!opened) {
-    throw std::runtime_error("state store " + config_.state.path + ": " + opened.error().message);
-  }
-  for (const auto& w : opened->warnings) {
-    spdlog::warn("state store: {}", w);
-  }
-  store_ = std::move(opened->store);
-  auto loaded = store_->load();
+boost::asio::awaitable<void> Agent::start_state() {
+  auto loaded = co_await pipeline_->load();
   if (!loaded) {
     throw std::runtime_error("state store " + store_->describe() + ": " + loaded.error().message +
                              " — the agent refuses to guess roles; restore the file from a backup or, if you "
                              "know which cluster is active, move it aside and start with preferred set to it");
   }
-  if (!loaded->has_value()) {
-    State s;
-    s.epoch = 1;
-    s.active = config_.preferred;
-    s.reason = "first start: the preferred cluster is active";
-    s.changed_by = "config";
-    s.changed_at = now_sys();
-    auto rev = store_->compare_and_swap(0, s);
-    if (!rev) {
-      throw std::runtime_error("state store " + store_->describe() + ": cannot write the first state: " +
-                               rev.error().message);
+  auto decision = controller_.on_start(*loaded, now_sys());
+  if (!decision) {
+    throw std::runtime_error("state store " + store_->describe() + ": " + decision.error().message);
+  }
+  if (loaded->has_value()) {
+    pipeline_->adopt(**loaded);
+  }
+  if (auto r = co_await pipeline_->apply(*decision); !r) {
+    throw std::runtime_error("state store " + store_->describe() +
+                             ": cannot write the first state: " + r.error().message);
+  }
+  spdlog::info("state store {}: {}", store_->describe(), decision->reply);
+}
+
+boost::asio::awaitable<void> Agent::on_round(HealthRound round) {
+  for (const auto& c : round_changes(latest_round_ ? &*latest_round_ : nullptr, round)) {
+    spdlog::log(c.warning ? spdlog::level::warn : spdlog::level::info, "{}", c.text);
+  }
+  latest_round_ = round;
+  co_await judge_readiness_now();
+  if (!coordinator_) {
+    Decision d = controller_.on_round(pipeline_->state(), round, now_sys());
+    note_readiness(d, readiness_.value_or(ReadinessVerdict{}));
+    (void)co_await pipeline_->apply(std::move(d));  // a failed write changed nothing; logged and counted there
+    publish(pipeline_->state());                    // node health changed the verdict even without a state change
+    co_return;
+  }
+  // Several agents: every agent counts its own streaks and publishes them;
+  // only the leader applies the rules, with the peers' confirmation.
+  controller_.observe(round);
+  coordinator_->publish_soon();
+  co_await reevaluate();
+  publish(pipeline_->state());
+}
+
+boost::asio::awaitable<void> Agent::reevaluate() {
+  if (!coordinator_ || !latest_round_ || reevaluating_ || !coordinator_->leader(std::chrono::steady_clock::now())) {
+    co_return;
+  }
+  reevaluating_ = true;
+  auto confirm = peer_confirmation();
+  const HealthRound round = *latest_round_;
+  Decision d = controller_.evaluate(pipeline_->state(), round, now_sys(), confirm ? &*confirm : nullptr);
+  note_readiness(d, readiness_.value_or(ReadinessVerdict{}));
+  (void)co_await pipeline_->apply(std::move(d));
+  reevaluating_ = false;
+}
+
+ReadinessVerdict Agent::readiness_now() const {
+  const std::vector<ClusterVitals> none;
+  return judge_readiness(readiness_inputs(config_, pipeline_->state(), latest_round_ ? &*latest_round_ : nullptr,
+                                          monitor_ ? monitor_->vitals() : none),
+                         now_sys());
+}
+
+boost::asio::awaitable<void> Agent::judge_readiness_now() {
+  ReadinessVerdict v = readiness_now();
+  auto e = readiness_event(readiness_ ? &*readiness_ : nullptr, v, pipeline_->state().epoch);
+  if (!readiness_ || readiness_changed(*readiness_, v)) {
+    spdlog::log(v.answer == ReadinessAnswer::kNo ? spdlog::level::warn : spdlog::level::info, "passive readiness: {}",
+                readiness_line(v));
+  }
+  readiness_ = std::move(v);
+  // One journal entry per change; several agents: the leader's.
+  if (e && (!coordinator_ || coordinator_->leader(std::chrono::steady_clock::now()))) {
+    Change c;
+    c.events.push_back(std::move(*e));
+    (void)co_await pipeline_->apply(std::move(c));
+  }
+}
+
+std::optional<PeerConfirmation> Agent::peer_confirmation() const {
+  if (!coordinator_) {
+    return std::nullopt;
+  }
+  const std::string& active = pipeline_->state().active;
+  auto c = cluster::confirm(active, coordinator_->seen(active), static_cast<int>(config_.failover.fail_threshold),
+                            static_cast<int>(config_.failover.confirmations));
+  return PeerConfirmation{c.satisfied, c.text};
+}
+
+void Agent::on_coordinator_change() {
+  publish(pipeline_->state());
+  const auto& view = coordinator_->view();
+  if (view && !shared_started_) {
+    // The first successful read: create the first state if there is none,
+    // journal this agent's start.
+    shared_started_ = true;
+    boost::asio::co_spawn(*control_, start_shared_state(), boost::asio::detached);
+  }
+  if (!reevaluating_ && coordinator_->leader(std::chrono::steady_clock::now())) {
+    boost::asio::co_spawn(*control_, reevaluate(), boost::asio::detached);
+  }
+}
+
+boost::asio::awaitable<void> Agent::start_shared_state() {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto loaded = co_await pipeline_->load();
+    if (!loaded) {
+      spdlog::warn("state store {}: {} (retrying)", store_->describe(), loaded.error().message);
+      boost::asio::steady_timer t(*control_, config_.state.etcd.poll_interval);
+      boost::system::error_code ec;
+      co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      continue;
     }
-    s.revision = *rev;
-    state_ = s;
-    std::vector<Event> ev{Event{0, s.changed_at, s.epoch, "start", "config",
-                                "first start: " + s.active + " is active (preferred), epoch 1"}};
-    (void)store_->append_events(ev);
-    spdlog::info("state store {}: first start, {} is active (preferred), epoch 1", store_->describe(), s.active);
+    auto decision = controller_.on_start(*loaded, now_sys());
+    if (!decision) {
+      spdlog::critical("state store {}: {} — this agent gives no positive verdict until it is fixed",
+                       store_->describe(), decision.error().message);
+      co_return;
+    }
+    for (auto& e : decision->events) {
+      e.actor = "agent " + config_.agent.name;
+    }
+    if (loaded->has_value()) {
+      pipeline_->adopt(**loaded);
+    }
+    auto r = co_await pipeline_->apply(*decision);
+    if (!r && r.error().code == ErrorCode::kConflict) {
+      continue;  // another agent created the first state: read it again
+    }
+    if (!r) {
+      spdlog::warn("state store {}: {} (retrying)", store_->describe(), r.error().message);
+      continue;
+    }
+    spdlog::info("state store {}: agent {}: {}", store_->describe(), config_.agent.name, decision->reply);
+    co_return;
+  }
+}
+
+void Agent::publish(const State& state) {
+  std::optional<VerdictWindow> window;
+  if (coordinator_) {
+    const auto now = std::chrono::steady_clock::now();
+    coordinator_->on_state(state, now);
+    cluster::WindowConfig wc;
+    wc.stale_after = config_.state.etcd.stale_after;
+    auto w = cluster::window_for(coordinator_->clock(), wc);
+    std::string why = cluster::window_text(w, coordinator_->clock(), now);
+    if (why.empty()) {
+      why = cluster::window_text(w, coordinator_->clock(), w.until);  // what it will say once the view is stale
+    }
+    window = VerdictWindow{w.from, w.until, why};
+  }
+  publisher_.publish(state, latest_round_ ? &*latest_round_ : nullptr, streaks_of(controller_), now_sys(), window);
+  if (sync_) {
+    sync_->lift_if_active();
+    sync_->fence_if_needed();
+  }
+  refresh_status_metrics();
+}
+
+StatusReport Agent::status_now() const {
+  StatusInputs in;
+  in.config = &config_;
+  in.state = &pipeline_->state();
+  auto v = verdicts_.current();
+  in.verdict = v.get();
+  in.round = latest_round_ ? &*latest_round_ : nullptr;
+  in.now = now_sys();
+  in.store = store_->describe();
+  in.sync = sync_ ? &sync_->status() : nullptr;
+  in.ccr = ccr_ ? &ccr_->status() : nullptr;
+  in.vitals = monitor_ ? &monitor_->vitals() : nullptr;
+  in.readiness = readiness_ ? &*readiness_ : nullptr;
+  in.drills = drill_ ? &drill_->reports() : nullptr;
+  std::optional<PeerConfirmation> confirm = peer_confirmation();
+  in.controller = controller_.view(pipeline_->state(), in.round, in.now, confirm ? &*confirm : nullptr);
+  if (ccr_) {
+    ccr::apply_blocker(in.controller, ccr_->status());
+  }
+  PairReport pair;
+  if (coordinator_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!coordinator_->leader(now) && in.controller.blocker != Blocker::kNoActive) {
+      in.controller.blocker = Blocker::kNotLeader;
+      in.controller.text =
+          "automatic decisions are the leader's (" +
+          (coordinator_->leader_name().empty() ? std::string("none elected yet") : coordinator_->leader_name()) +
+          "); this agent follows";
+    }
+    pair = cluster::pair_report(*coordinator_, *etcd_, config_, confirm, now, in.now);
+    in.pair = &pair;
+  }
+  return build_status(in);
+}
+
+void Agent::refresh_status_metrics() {
+  if (!pipeline_) {
     return;
   }
-  state_ = **loaded;
-  if (!state_.active.empty() && !config_.find_cluster(state_.active)) {
-    throw std::runtime_error("state store " + store_->describe() + " says cluster \"" + state_.active +
-                             "\" is active (epoch " + std::to_string(state_.epoch) +
-                             "), but the config has no such cluster; fix clusters[] or move the state file aside");
-  }
-  for (const auto& f : state_.fenced) {
-    if (!config_.find_cluster(f)) {
-      throw std::runtime_error("state store " + store_->describe() + " fences cluster \"" + f +
-                               "\", which is not in the config; fix clusters[] or move the state file aside");
-    }
-  }
-  std::vector<Event> ev{Event{0, now_sys(), state_.epoch, "start", "config",
-                              "agent restarted: resuming epoch " + std::to_string(state_.epoch) + ", active " +
-                                  (state_.active.empty() ? "none" : state_.active)}};
-  (void)store_->append_events(ev);
-  spdlog::info("state store {}: resuming epoch {}, active {}{}", store_->describe(), state_.epoch,
-               state_.active.empty() ? "none" : state_.active,
-               state_.fenced.empty() ? "" : ", fenced " + state_.fenced.front());
+  MetricsText m;
+  export_status_metrics(m, status_now());
+  *status_metrics_.lock() = m.take();
 }
 
-bool Agent::apply(const Decision& d, std::string* error) {
-  if (d.next) {
-    auto rev = store_->compare_and_swap(state_.revision, *d.next);
-    if (!rev) {
-      ++store_errors_;
-      std::string msg = "state store write failed (" + rev.error().code + "): " + rev.error().message +
-                        "; nothing changed, verdicts unchanged";
-      spdlog::error("{}", msg);
-      if (rev.error().code == "conflict") {
-        if (auto again = store_->load(); again && again->has_value()) {
-          state_ = **again;
-        }
-      }
-      if (error) {
-        *error = msg;
-      }
-      return false;
-    }
-    State old = state_;
-    state_ = *d.next;
-    state_.revision = *rev;
-    if (d.roles_changed) {
-      ++transitions_[d.transition];
-      std::string next_step;
-      if ((d.transition == "failover" || d.transition == "forced_failover") && !old.active.empty()) {
-        next_step = " — " + old.active + " is fenced: when it is healthy again and you are ready, haesctl " +
-                    (old.active == config_.preferred ? std::string("failback") : "switchover --to " + old.active);
-      }
-      spdlog::warn("ROLE CHANGE ({}): epoch {} → {}, active {} → {}; {}{}", d.transition, old.epoch, state_.epoch,
-                   old.active.empty() ? "none" : old.active, state_.active.empty() ? "none" : state_.active,
-                   state_.reason, next_step);
-      hooks_->submit(RoleChange{d.transition, old.active, state_.active, state_.epoch, state_.reason,
-                                state_.changed_by});
-    }
+std::string Agent::render_metrics() const {
+  std::string out = *status_metrics_.lock();
+  MetricsText m;
+  export_stats(m, pipeline_->stats());
+  export_stats(m, monitor_->stats());
+  export_stats(m, hooks_->stats());
+  export_stats(m, commands_.stats());
+  if (sync_) {
+    export_stats(m, sync_->stats());
   }
-  if (!d.events.empty()) {
-    auto events = d.events;
-    for (const auto& e : events) {
-      spdlog::info("event {} by {}: {}", e.kind, e.actor, e.message);
-    }
-    if (auto j = store_->append_events(events); !j) {
-      spdlog::error("event journal: {}", j.error().message);
-    }
+  if (ccr_) {
+    export_stats(m, ccr_->stats());
   }
-  publish_verdict();
-  refresh_control_metrics();
-  return true;
+  if (drill_) {
+    export_stats(m, drill_->stats());
+  }
+  if (coordinator_) {
+    export_stats(m, coordinator_->stats());
+  }
+  if (admin_port_) {
+    export_stats(m, admin_port_->stats());
+  }
+  export_stats(m, health_stats_);
+  export_stats(m, route_stats_);
+  export_spoe_stats(m, spoe_->stats());
+  return out + m.take();
 }
 
-Result<void> Agent::record_sync(const SyncPoint& point, uint64_t epoch) {
-  if (state_.epoch != epoch) {
-    return Error{"roles_changed", "roles changed (epoch " + std::to_string(epoch) + " -> " +
-                                      std::to_string(state_.epoch) + ") before the sync point was recorded"};
-  }
-  State next = state_;
-  next.last_sync = point;
-  return store_state(next);
-}
-
-Result<void> Agent::store_state(const State& next) {
-  Decision d;
-  d.next = next;
-  std::string err;
-  if (!apply(d, &err)) {
-    return Error{"store_error", err};
-  }
-  return Ok{};
-}
-
-void Agent::journal(Event e) {
-  Decision d;
-  d.events.push_back(std::move(e));
-  apply(d, nullptr);
-}
-
-Result<std::string> Agent::switch_roles(const std::string& target, const std::string& kind, const std::string& actor,
-                                        const std::string& reason) {
-  Command c;
-  c.kind = kind == "failback" ? CommandKind::kFailback : CommandKind::kSwitchover;
-  c.target = kind == "failback" ? "" : target;
-  c.actor = actor;
-  c.reason = reason;
-  Decision d = controller_.on_command(state_, c, latest_round_ ? &*latest_round_ : nullptr, now_sys());
-  if (!d.ok) {
-    std::string err;
-    apply(d, &err);  // journals the refusal
-    return Error{d.code, d.reply};
-  }
-  std::string err;
-  if (!apply(d, &err)) {
-    return Error{"store_error", err};
-  }
-  return d.reply;
-}
-
-void Agent::on_round(const HealthRound& round) {
-  log_round_changes(round);
-  latest_round_ = round;
-  Decision d = controller_.on_round(state_, round, now_sys());
-  apply(d, nullptr);  // publishes the verdict (node health changed) and metrics
-}
-
-void Agent::log_round_changes(const HealthRound& round) {
-  for (const auto& c : round.clusters) {
-    const ClusterObservation* before = latest_round_ ? latest_round_->find(c.name) : nullptr;
-    if (!before || before->health != c.health) {
-      auto level = is_serving(c.health) ? spdlog::level::info : spdlog::level::warn;
-      spdlog::log(level, "cluster {} is {}{}: {}", c.name, to_string(c.health),
-                  before ? " (was " + std::string(to_string(before->health)) + ")" : "", c.reason);
-    }
-    for (const auto& n : c.nodes) {
-      const NodeObservation* nb = before ? before->find_node(n.name) : nullptr;
-      if (nb && nb->health != n.health) {
-        spdlog::info("node {}/{} is {} (was {}){}", c.name, n.name, to_string(n.health), to_string(nb->health),
-                     n.reason.empty() ? "" : ": " + n.reason);
-      }
-    }
-  }
-}
-
-void Agent::publish_verdict() {
-  VerdictInputs in;
-  in.state = &state_;
-  in.round = latest_round_ ? &*latest_round_ : nullptr;
-  for (const auto& c : config_.clusters) {
-    ClusterNodes cn{c.name, {}};
-    for (const auto& n : c.nodes) {
-      cn.nodes.push_back(n.name);
-    }
-    in.clusters.push_back(std::move(cn));
-    in.streaks.push_back(StreakInfo{c.name, controller_.bad_rounds(c.name)});
-  }
-  in.fail_threshold = static_cast<int>(config_.failover.fail_threshold);
-  in.now = now_sys();
-  auto v = std::make_shared<Verdict>(build_verdict(in));
-  v->spoe_actions = encode_route_actions(*v);
-  verdicts_.publish(std::move(v));
-}
-
-void Agent::start_edge() {
-  if (config_.health.listen) {
-    HealthServerOptions o;
-    o.listen = *config_.health.listen;
-    o.local_node = config_.health.node;
-    o.metrics = [this] { return render_metrics(); };
-    health_ = std::make_unique<HealthServer>(edge_, o, verdicts_, health_counters_);
-    health_->start();
-    spdlog::info("health port listening on {}", config_.health.listen->to_string());
-  }
-  if (config_.agent_check.listen) {
-    AgentCheckOptions o;
-    o.listen = *config_.agent_check.listen;
-    o.local_node = config_.health.node;
-    agent_check_ = std::make_unique<AgentCheckServer>(edge_, o, verdicts_, health_counters_);
-    agent_check_->start();
-    spdlog::info("agent-check port listening on {}", config_.agent_check.listen->to_string());
-  }
-  edge_thread_ = std::thread([this] {
-    auto guard = boost::asio::make_work_guard(edge_);
-    edge_.run();
-  });
-}
-
-void Agent::stop_edge() {
-  if (edge_thread_.joinable()) {
-    edge_.stop();
-    edge_thread_.join();
-  }
-}
-
-int Agent::run() {
+bool Agent::start_listeners() {
   try {
     spoe_->start();
   } catch (const std::system_error& e) {
     spdlog::critical("cannot listen on spoe.listen {}: {}", config_.spoe.listen.to_string(), e.what());
-    return 1;
+    return false;
   }
   try {
-    start_edge();
+    if (config_.health.listen) {
+      HealthServerOptions o;
+      o.listen = *config_.health.listen;
+      o.local_node = config_.health.node;
+      o.max_connections = static_cast<size_t>(config_.health.max_connections);
+      o.metrics = [this] { return render_metrics(); };
+      if (coordinator_) {
+        o.peer = [this] { return coordinator_->peer_answer_json(); };
+      }
+      health_ = std::make_unique<HealthServer>(*edge_, o, verdicts_, health_stats_);
+      health_->start();
+      spdlog::info("health port listening on {}", config_.health.listen->to_string());
+    }
+    if (config_.agent_check.listen) {
+      AgentCheckOptions o;
+      o.listen = *config_.agent_check.listen;
+      o.local_node = config_.health.node;
+      o.max_connections = static_cast<size_t>(config_.agent_check.max_connections);
+      o.ready_grace = config_.agent_check.ready_grace;
+      agent_check_ = std::make_unique<AgentCheckServer>(*edge_, o, verdicts_, health_stats_);
+      agent_check_->start();
+      spdlog::info("agent-check port listening on {}", config_.agent_check.listen->to_string());
+    }
   } catch (const std::system_error& e) {
     spdlog::critical("cannot listen on the health or agent-check port: {}", e.what());
-    return 1;
+    return false;
   }
-  try {
-    make_parent_dir(config_.admin.socket, "admin.socket");
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
+  std::error_code ec;
+  auto dir = std::filesystem::path(config_.admin.socket).parent_path();
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, ec);
   }
-  admin_ = std::make_unique<admin::AdminServer>(control_, config_.admin.socket,
-                                                static_cast<unsigned>(config_.admin.mode), commands_);
+  if (ec) {
+    spdlog::critical("cannot create the directory of admin.socket {}: {}", dir.string(), ec.message());
+    return false;
+  }
+  admin_ = std::make_unique<admin::AdminServer>(
+      *control_, config_.admin.socket, static_cast<unsigned>(config_.admin.mode), commands_,
+      admin::AdminServerOptions{.max_connections = static_cast<size_t>(config_.admin.max_connections),
+                                .on_refused = [this] { health_stats_.connections_refused.inc(EdgePort::kAdmin); }});
   if (auto a = admin_->start(); !a) {
     spdlog::critical("{}", a.error().message);
-    return 1;
+    return false;
   }
   spdlog::info("admin socket {} (mode {:04o})", config_.admin.socket, config_.admin.mode);
-  monitor_->start();
-  if (sync_) {
-    sync_->start();
-    spdlog::info("snapshot sync every {} through repository {} ({}), indices {}", format_duration(config_.sync->interval),
-                 config_.sync->repository.name, config_.sync->repository.type,
-                 config_.sync->indices.empty() ? "*" : config_.sync->indices.front() + (config_.sync->indices.size() > 1 ? ",..." : ""));
+  if (config_.admin.port.listen) {
+    const AdminPortConfig& pc = config_.admin.port;
+    AdminPortOptions o;
+    o.listen = *pc.listen;
+    o.cert_file = pc.cert_file;
+    o.key_file = pc.key_file;
+    o.client_ca_file = pc.client_ca_file;
+    if (!pc.token_file.empty() || !pc.token_env.empty()) {
+      auto t = es::read_secret(pc.token_file, pc.token_env, "admin.port.token");
+      if (!t) {
+        spdlog::critical("{}", t.error().message);
+        return false;
+      }
+      o.token = *t;
+    }
+    try {
+      admin_port_ = std::make_unique<AdminPort>(*control_, o, commands_);
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return false;
+    }
+    if (auto a = admin_port_->start(); !a) {
+      spdlog::critical("{}", a.error().message);
+      return false;
+    }
+    spdlog::info("admin port https://{} ({}{}{})", pc.listen->to_string(),
+                 pc.client_ca_file.empty() ? "" : "client certificates of " + pc.client_ca_file,
+                 !pc.client_ca_file.empty() && !o.token.empty() ? " or " : "", o.token.empty() ? "" : "bearer token");
   }
-  spdlog::info("haes-agent started: epoch {}, active {}, probing {} cluster(s) every {} (timeout {}), "
-               "failover after {} bad rounds",
-               state_.epoch, state_.active.empty() ? "none" : state_.active, config_.clusters.size(),
-               format_duration(config_.failover.interval), format_duration(config_.failover.timeout),
-               config_.failover.fail_threshold);
-  boost::asio::signal_set signals(control_, SIGINT, SIGTERM);
+  // Last: every component /metrics reads exists before the edge thread runs.
+  edge_thread_ = std::thread([this] {
+    auto guard = boost::asio::make_work_guard(*edge_);
+    edge_->run();
+  });
+  return true;
+}
+
+void Agent::stop_all() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (monitor_) {
+    monitor_->stop();
+  }
+  if (coordinator_) {
+    coordinator_->stop();
+  }
+  if (drill_) {
+    drill_->stop();
+  }
+  if (sync_) {
+    sync_->stop();
+  }
+  if (ccr_) {
+    ccr_->stop();
+  }
+  if (admin_) {
+    admin_->stop();
+  }
+  if (admin_port_) {
+    admin_port_->stop();
+  }
+  if (spoe_) {
+    spoe_->stop();
+  }
+  // The edge servers run on the edge thread: stop it first, then close
+  // their listeners from here (no thread runs them any more).
+  edge_->stop();
+  if (edge_thread_.joinable()) {
+    edge_thread_.join();
+  }
+  if (health_) {
+    health_->stop();
+  }
+  if (agent_check_) {
+    agent_check_->stop();
+  }
+  control_->stop();
+  drain(*edge_);
+  drain(*control_);
+}
+
+int Agent::run() {
+  // Before any port opens: a SIGTERM right after start stops the agent
+  // cleanly instead of killing it.
+  boost::asio::signal_set signals(*control_, SIGINT, SIGTERM);
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (!ec) {
       spdlog::info("signal {} received, stopping", sig);
-      monitor_->stop();
-      if (sync_) {
-        sync_->stop();
-      }
-      admin_->stop();
-      control_.stop();
+      control_->stop();
     }
   });
-  control_.run();
-  spoe_->stop();
-  stop_edge();
-  spdlog::info("haes-agent stopped (epoch {}, active {})", state_.epoch, state_.active);
-  return 0;
-}
-
-// ---- metrics ---------------------------------------------------------------
-
-void Agent::refresh_control_metrics() {
-  MetricsText m;
-  auto v = verdicts_.current();
-  m.sample("haes_up", {}, 1);
-  m.sample("haes_epoch", {}, static_cast<double>(state_.epoch));
-  for (const auto& c : config_.clusters) {
-    m.sample("haes_active_cluster", {{"cluster", c.name}}, state_.active == c.name ? 1 : 0);
+  if (!start_listeners()) {
+    stop_all();
+    return 1;
   }
-  for (const auto& c : config_.clusters) {
-    const auto* cv = v ? v->find_cluster(c.name) : nullptr;
-    m.sample("haes_cluster_may_take_traffic", {{"cluster", c.name}}, cv && cv->may_take_traffic ? 1 : 0);
+  monitor_->start();
+  if (coordinator_) {
+    coordinator_->start();
   }
-  for (const auto& c : config_.clusters) {
-    m.sample("haes_cluster_fenced", {{"cluster", c.name}}, state_.is_fenced(c.name) ? 1 : 0);
-  }
-  static const Health kStates[] = {Health::kGreen, Health::kYellow, Health::kRed, Health::kUnreachable,
-                                   Health::kUnknown};
-  for (const auto& c : config_.clusters) {
-    const auto* obs = latest_round_ ? latest_round_->find(c.name) : nullptr;
-    Health h = obs ? obs->health : Health::kUnknown;
-    for (Health s : kStates) {
-      m.sample("haes_cluster_health", {{"cluster", c.name}, {"state", to_string(s)}}, h == s ? 1 : 0);
-    }
-  }
-  for (const auto& c : config_.clusters) {
-    m.sample("haes_cluster_bad_rounds", {{"cluster", c.name}}, controller_.bad_rounds(c.name));
-  }
-  if (latest_round_) {
-    for (const auto& c : latest_round_->clusters) {
-      for (const auto& n : c.nodes) {
-        for (Health s : kStates) {
-          m.sample("haes_node_health", {{"cluster", c.name}, {"node", n.name}, {"state", to_string(s)}},
-                   n.health == s ? 1 : 0);
-        }
-      }
-    }
-    for (const auto& c : latest_round_->clusters) {
-      for (const auto& n : c.nodes) {
-        m.sample("haes_node_probe_latency_seconds", {{"cluster", c.name}, {"node", n.name}},
-                 static_cast<double>(n.latency.count()) / 1e6);
-      }
-    }
-  }
-  const auto& pc = monitor_->counters();
-  static const ProbeFailure kFailures[] = {ProbeFailure::kConnect, ProbeFailure::kTimeout, ProbeFailure::kTls,
-                                           ProbeFailure::kAuth,    ProbeFailure::kHttpError, ProbeFailure::kBadBody,
-                                           ProbeFailure::kNoMaster};
-  for (const auto& c : config_.clusters) {
-    for (const auto& n : c.nodes) {
-      auto it = pc.failures.find(c.name + "/" + n.name);
-      for (ProbeFailure f : kFailures) {
-        uint64_t count = 0;
-        if (it != pc.failures.end()) {
-          if (auto j = it->second.find(std::string(to_string(f))); j != it->second.end()) {
-            count = j->second;
-          }
-        }
-        m.sample("haes_node_probe_failures_total", {{"cluster", c.name}, {"node", n.name}, {"reason", to_string(f)}},
-                 static_cast<double>(count));
-      }
-    }
-  }
-  for (const auto& c : config_.clusters) {
-    for (const auto& n : c.nodes) {
-      auto it = pc.probes.find(c.name + "/" + n.name);
-      m.sample("haes_node_probes_total", {{"cluster", c.name}, {"node", n.name}},
-               it == pc.probes.end() ? 0 : static_cast<double>(it->second));
-    }
-  }
-  m.sample("haes_health_rounds_total", {}, static_cast<double>(pc.rounds));
-  for (const char* k : {"failover", "forced_failover", "failback", "switchover"}) {
-    auto it = transitions_.find(k);
-    m.sample("haes_transitions_total", {{"kind", k}}, it == transitions_.end() ? 0 : static_cast<double>(it->second));
-  }
-  for (const auto& [key, n] : command_results_) {
-    auto slash = key.find('/');
-    m.sample("haes_commands_total", {{"command", key.substr(0, slash)}, {"result", key.substr(slash + 1)}},
-             static_cast<double>(n));
-  }
-  const SysTime now = now_sys();
-  m.sample("haes_paused", {}, state_.paused_at(now) ? 1 : 0);
-  ControllerView view = controller_.view(state_, latest_round_ ? &*latest_round_ : nullptr, now);
-  for (Blocker b : {Blocker::kPaused, Blocker::kHeldDown, Blocker::kAutomaticOff, Blocker::kNoHealthyTarget}) {
-    m.sample("haes_automatic_blocked", {{"reason", to_string(b)}}, view.blocker == b ? 1 : 0);
-  }
-  double remaining = state_.held_down_at(now)
-                         ? std::chrono::duration<double>(state_.hold_down_until - now).count()
-                         : 0.0;
-  m.sample("haes_hold_down_remaining_seconds", {}, remaining);
-  m.sample("haes_store_errors_total", {}, static_cast<double>(store_errors_));
-  {
-    auto h = hook_stats_->lock();
-    m.sample("haes_hook_runs_total", {{"result", "ok"}}, static_cast<double>(h->ok));
-    m.sample("haes_hook_runs_total", {{"result", "failed"}}, static_cast<double>(h->failed));
-    m.sample("haes_hook_runs_total", {{"result", "timeout"}}, static_cast<double>(h->timeout));
+  if (ccr_) {
+    ccr_->start();
+    const auto& patterns = config_.sync->ccr.indices;
+    spdlog::info("ccr mode: indices {} followed on the passive cluster, polled every {}",
+                 patterns.empty() ? "*" : patterns.front() + (patterns.size() > 1 ? ",..." : ""),
+                 format_duration(config_.sync->ccr.poll_interval));
   }
   if (sync_) {
-    const SyncStatus& st = sync_->status();
-    m.sample("haes_sync_runs_total", {{"result", "ok"}}, static_cast<double>(st.runs_ok));
-    m.sample("haes_sync_runs_total", {{"result", "failed"}}, static_cast<double>(st.runs_failed));
-    m.sample("haes_sync_running", {}, st.step.empty() ? 0 : 1);
-    m.sample("haes_sync_held", {}, state_.sync_hold.held ? 1 : 0);
-    m.sample("haes_sync_last_success_timestamp_seconds", {},
-             static_cast<double>(to_unix_ms(st.last_ok_at)) / 1000.0);
-    double age = -1;
-    const SyncPoint& sp = state_.last_sync;
-    if (!sp.snapshot.empty() && sp.target != state_.active) {
-      age = std::chrono::duration<double>(now - sp.started_at).count();
-    }
-    m.sample("haes_sync_passive_data_age_seconds", {}, age);
-    m.sample("haes_sync_duration_seconds", {{"phase", "snapshot"}},
-             std::chrono::duration<double>(st.last_snapshot_took).count());
-    m.sample("haes_sync_duration_seconds", {{"phase", "restore"}},
-             std::chrono::duration<double>(st.last_restore_took).count());
-    m.sample("haes_sync_duration_seconds", {{"phase", "total"}},
-             std::chrono::duration<double>(st.last_sync_took).count());
-    m.sample("haes_sync_snapshots_deleted_total", {}, static_cast<double>(st.snapshots_deleted));
-    for (const auto& c : config_.clusters) {
-      auto it = st.repository.find(c.name);
-      m.sample("haes_sync_repository_ok", {{"cluster", c.name}},
-               it != st.repository.end() && it->second.rfind("error", 0) != 0 ? 1 : 0);
-    }
-    m.sample("haes_sync_dangers", {}, static_cast<double>(st.dangers.size()));
-    m.sample("haes_switchover_write_block_seconds", {},
-             st.last_write_block ? std::chrono::duration<double>(*st.last_write_block).count() : -1.0);
-    m.sample("haes_verify_restore_ok", {}, st.last_verify_ok ? (*st.last_verify_ok ? 1 : 0) : -1);
+    sync_->start();
+    drill_->start();
+    const auto& s = *config_.sync;
+    spdlog::info("snapshot sync every {} through repository {} ({}), indices {}", format_duration(s.interval),
+                 s.repository.name, to_string(s.repository.type),
+                 s.indices.empty() ? "*" : s.indices.front() + (s.indices.size() > 1 ? ",..." : ""));
   }
-  *control_metrics_.lock() = m.take();
-}
-
-std::string Agent::render_metrics() const {
-  std::string out = *control_metrics_.lock();
-  MetricsText m;
-  spoe::Stats s = spoe_->stats();
-  m.sample("haes_spoe_connections", {}, static_cast<double>(s.connections_current));
-  m.sample("haes_spoe_connections_total", {}, static_cast<double>(s.connections_total));
-  m.sample("haes_spoe_healthchecks_total", {}, static_cast<double>(s.healthchecks));
-  m.sample("haes_spoe_messages_total", {}, static_cast<double>(s.notify_frames));
-  m.sample("haes_spoe_acks_total", {}, static_cast<double>(s.acks));
-  for (size_t i = 0; i < spoe::kStatusSlots; ++i) {
-    if (s.disconnects_sent[i] > 0) {
-      std::string code = std::to_string(static_cast<uint32_t>(spoe::slot_status(i)));
-      m.sample("haes_spoe_disconnects_sent_total", {{"status", code}}, static_cast<double>(s.disconnects_sent[i]));
-    }
-  }
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < spoe::kLatencyBoundsNs.size(); ++i) {
-    cumulative += s.latency_buckets[i];
-    char le[32];
-    std::snprintf(le, sizeof le, "%g", static_cast<double>(spoe::kLatencyBoundsNs[i]) / 1e9);
-    m.sample("haes_spoe_latency_seconds", {{"le", le}}, static_cast<double>(cumulative), "_bucket");
-  }
-  cumulative += s.latency_buckets.back();
-  m.sample("haes_spoe_latency_seconds", {{"le", "+Inf"}}, static_cast<double>(cumulative), "_bucket");
-  m.sample("haes_spoe_latency_seconds", {}, static_cast<double>(s.latency_sum_ns) / 1e9, "_sum");
-  m.sample("haes_spoe_latency_seconds", {}, static_cast<double>(s.latency_count), "_count");
-  const auto& h = health_counters_;
-  m.sample("haes_httpchk_total", {{"result", "up"}}, static_cast<double>(h.httpchk_up.load()));
-  m.sample("haes_httpchk_total", {{"result", "down"}}, static_cast<double>(h.httpchk_down.load()));
-  m.sample("haes_httpchk_total", {{"result", "unknown"}}, static_cast<double>(h.httpchk_unknown.load()));
-  m.sample("haes_httpchk_total", {{"result", "bad_request"}}, static_cast<double>(h.bad_requests.load()));
-  m.sample("haes_agentcheck_total", {{"result", "up"}}, static_cast<double>(h.agentcheck_up.load()));
-  m.sample("haes_agentcheck_total", {{"result", "down"}}, static_cast<double>(h.agentcheck_down.load()));
-  m.sample("haes_agentcheck_total", {{"result", "maint"}}, static_cast<double>(h.agentcheck_maint.load()));
-  return out + m.take();
+  const State& st = pipeline_->state();
+  spdlog::info(
+      "haes-agent started: epoch {}, active {}, probing {} cluster(s) every {} (timeout {}), "
+      "failover after {} bad rounds",
+      st.epoch, st.active.empty() ? "none" : st.active, config_.clusters.size(),
+      format_duration(config_.failover.interval), format_duration(config_.failover.timeout),
+      config_.failover.fail_threshold);
+  control_->restart();  // start-up ran it dry once (run_to_completion)
+  control_->run();
+  stop_all();
+  spdlog::info("haes-agent stopped (epoch {}, active {})", pipeline_->state().epoch, pipeline_->state().active);
+  return 0;
 }
 
 }  // namespace haes

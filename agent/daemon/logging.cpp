@@ -5,10 +5,10 @@
 
 namespace haes {
 
-void setup_logging(std::string_view level) {
+void setup_logging(LogLevel level) {
   auto logger = spdlog::stderr_logger_mt("haes");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(std::string(level)));
+  logger->set_level(spdlog::level::from_str(std::string(to_string(level))));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }

@@ -4,11 +4,12 @@
 
 #include <string_view>
 
+#include "config/config.hpp"
 #include "spoe/server.hpp"
 
 namespace haes {
 
-void setup_logging(std::string_view level);
+void setup_logging(LogLevel level);
 // Routes the SPOP library's lines into the log as component "spoe".
 spoe::LogFn spoe_log_sink();
 

@@ -34,6 +34,8 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+}  // namespace
+
 // Reads a secret from a file or an environment variable. `what` names the
 // setting in messages; the secret itself never appears in one.
 Result<std::string> read_secret(const std::string& file, const std::string& env, std::string_view what) {
@@ -41,7 +43,7 @@ Result<std::string> read_secret(const std::string& file, const std::string& env,
   if (!file.empty()) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      return Error{"secret_unreadable", std::string(what) + ": cannot read file " + file};
+      return Error{ErrorCode::kSecretUnreadable, std::string(what) + ": cannot read file " + file};
     }
     std::ostringstream ss;
     ss << in.rdbuf();
@@ -50,22 +52,21 @@ Result<std::string> read_secret(const std::string& file, const std::string& env,
       value.pop_back();
     }
     if (value.empty()) {
-      return Error{"secret_empty", std::string(what) + ": file " + file + " is empty"};
+      return Error{ErrorCode::kSecretEmpty, std::string(what) + ": file " + file + " is empty"};
     }
   } else if (!env.empty()) {
     const char* v = std::getenv(env.c_str());
     if (v == nullptr || *v == '\0') {
-      return Error{"secret_unset", std::string(what) + ": environment variable " + env + " is not set or empty"};
+      return Error{ErrorCode::kSecretUnset,
+                   std::string(what) + ": environment variable " + env + " is not set or empty"};
     }
     value = v;
   }
   if (value.find('\n') != std::string::npos) {
-    return Error{"secret_invalid", std::string(what) + ": the secret spans several lines"};
+    return Error{ErrorCode::kSecretInvalid, std::string(what) + ": the secret spans several lines"};
   }
   return value;
 }
-
-}  // namespace
 
 Result<std::string> authorization_header(const AuthConfig& auth) {
   if (auth.basic()) {

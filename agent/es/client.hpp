@@ -10,15 +10,16 @@
 //   tls          handshake or certificate verification failed
 //   too_large    the answer exceeds max_body_bytes
 //   bad_response the connection closed mid-answer, or the bytes are not HTTP
+//   cancelled    shutdown() was called
 // An HTTP answer with any status is a Response, not an Error: ES error
 // bodies are parsed into es_type / es_reason (see error_of()).
-#include <utility>  // before Asio 1.74 awaitable.hpp, which uses std::exchange without it
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>  // before Asio 1.74 awaitable.hpp, which uses std::exchange without it
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -45,11 +46,15 @@ Result<std::shared_ptr<TlsContext>> make_tls_context(const TlsConfig& tls);
 // Errors name the file or variable, never the secret.
 Result<std::string> authorization_header(const AuthConfig& auth);
 
+// A secret from a file (trailing newline stripped) or an environment
+// variable. `what` names the setting in messages; the secret never appears.
+Result<std::string> read_secret(const std::string& file, const std::string& env, std::string_view what);
+
 struct Response {
   int status = 0;
   std::string body;
-  nlohmann::json json;          // parsed body; null when not JSON
-  std::string product;          // X-Elastic-Product header, if any
+  nlohmann::json json;  // parsed body; null when not JSON
+  std::string product;  // X-Elastic-Product header, if any
   std::chrono::microseconds latency{0};
   // For status >= 400 with an ES error body: error.type / error.reason.
   std::string es_type;
@@ -85,6 +90,13 @@ class NodeClient {
                                                    std::optional<Duration> timeout = std::nullopt);
   // Drops the connection (the next request opens a new one).
   void close();
+  // Replaces the Authorization header value (etcd's auth token is renewed).
+  void set_authorization(std::string value);
+  // Ends the request in flight, if any, at once (it returns kCancelled, and
+  // is never retried), and makes every later request return kCancelled
+  // without sending anything. For shutdown: a request may otherwise wait
+  // for its whole timeout (a restore's is sync.timeout).
+  void shutdown();
   const NodeUrl& url() const;
 
  private:

@@ -20,9 +20,10 @@ std::vector<NodeClientOptions> node_options(const ClusterConfig& c, Duration tim
     }
     tls = *t;
     if (c.tls.insecure && warn_insecure) {
-      spdlog::warn("cluster {}: tls.insecure is set: certificates are NOT verified; anyone on the path "
-                   "can impersonate this cluster. Set tls.ca_file instead.",
-                   c.name);
+      spdlog::warn(
+          "cluster {}: tls.insecure is set: certificates are NOT verified; anyone on the path "
+          "can impersonate this cluster. Set tls.ca_file instead.",
+          c.name);
     }
   }
   auto auth = authorization_header(c.auth);
@@ -55,7 +56,7 @@ boost::asio::awaitable<Result<Response>> ClusterClient::request(std::string_view
                                                                 std::string_view body,
                                                                 std::optional<Duration> timeout) {
   std::string errors;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  for (size_t i = 0; i < nodes_.size() && !shut_; ++i) {
     size_t k = (current_ + i) % nodes_.size();
     auto r = co_await nodes_[k]->request(method, target, body, timeout);
     if (r) {
@@ -63,13 +64,26 @@ boost::asio::awaitable<Result<Response>> ClusterClient::request(std::string_view
       co_return r;
     }
     errors += (errors.empty() ? "" : "; ") + nodes_[k]->url().text + ": " + r.error().message;
-    if (r.error().code == "timeout") {
+    if (r.error().code == ErrorCode::kCancelled) {
+      co_return Error{ErrorCode::kCancelled, "cluster " + name_ + ": " + errors};
+    }
+    if (r.error().code == ErrorCode::kTimeout) {
       // A timeout may mean the request is running (a restore): do not send
       // it again to another node.
-      co_return Error{"timeout", "cluster " + name_ + ": " + errors};
+      co_return Error{ErrorCode::kTimeout, "cluster " + name_ + ": " + errors};
     }
   }
-  co_return Error{"unreachable", "cluster " + name_ + ": no node answered (" + errors + ")"};
+  if (shut_) {
+    co_return Error{ErrorCode::kCancelled, "cluster " + name_ + ": client shut down (the agent is stopping)"};
+  }
+  co_return Error{ErrorCode::kUnreachable, "cluster " + name_ + ": no node answered (" + errors + ")"};
+}
+
+void ClusterClient::shutdown() {
+  shut_ = true;
+  for (auto& n : nodes_) {
+    n->shutdown();
+  }
 }
 
 }  // namespace haes::es

@@ -28,12 +28,16 @@ class ClusterClient {
   boost::asio::awaitable<Result<Response>> request(std::string_view method, std::string_view target,
                                                    std::string_view body = {},
                                                    std::optional<Duration> timeout = std::nullopt);
+  // Every node's NodeClient::shutdown(): the request in flight ends at once
+  // with kCancelled (not sent to another node), later ones fail at once.
+  void shutdown();
   const std::string& name() const { return name_; }
 
  private:
   std::string name_;
   std::vector<std::unique_ptr<NodeClient>> nodes_;
   size_t current_ = 0;
+  bool shut_ = false;
 };
 
 // The NodeClientOptions of every node of a cluster (TLS context and

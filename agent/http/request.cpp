@@ -45,13 +45,23 @@ ParseResult parse_request(std::string_view buf) {
   while (start + 1 < buf.size() && buf[start] == '\r' && buf[start + 1] == '\n') {
     start += 2;
   }
-  size_t end = buf.find("\r\n\r\n", start);
-  size_t end_len = 4;
-  if (end == std::string_view::npos) {
-    size_t lf = buf.find("\n\n", start);  // bare LF line endings, tolerated
-    if (lf != std::string_view::npos) {
-      end = lf;
+  // The head ends at its first empty line, "\r\n" or a bare "\n" (bare LF
+  // line endings are tolerated). The first one, whichever its form: looking
+  // for "\r\n\r\n" first made the end depend on how the bytes arrived (a
+  // later CRLF pair won over an earlier "\n\n" only when both were in the
+  // buffer; found by tests/fuzz/http_request_fuzz.cpp).
+  size_t end = std::string_view::npos;
+  size_t end_len = 0;
+  for (size_t nl = buf.find('\n', start); nl != std::string_view::npos; nl = buf.find('\n', nl + 1)) {
+    if (nl + 1 < buf.size() && buf[nl + 1] == '\n') {
+      end = nl;
       end_len = 2;
+      break;
+    }
+    if (nl + 2 < buf.size() && buf[nl + 1] == '\r' && buf[nl + 2] == '\n') {
+      end = nl;
+      end_len = 3;
+      break;
     }
   }
   if (end == std::string_view::npos) {

@@ -14,10 +14,10 @@ inline constexpr size_t kMaxRequestBytes = 8192;
 
 struct Request {
   std::string method;
-  std::string target;      // path and query as sent
-  int minor_version = 1;   // HTTP/1.<minor>
-  bool keep_alive = false; // what the client asked for, by version and Connection header
-  size_t length = 0;       // bytes the request used (up to and including the blank line)
+  std::string target;       // path and query as sent
+  int minor_version = 1;    // HTTP/1.<minor>
+  bool keep_alive = false;  // what the client asked for, by version and Connection header
+  size_t length = 0;        // bytes the request used (up to and including the blank line)
 };
 
 enum class ParseState { kComplete, kNeedMore, kError };
@@ -25,8 +25,8 @@ enum class ParseState { kComplete, kNeedMore, kError };
 struct ParseResult {
   ParseState state = ParseState::kNeedMore;
   Request request;
-  int error_status = 0;     // kError: 400, 413 (a body), 431 (too large), 505 (not HTTP/1.x)
-  std::string error;        // one line
+  int error_status = 0;  // kError: 400, 413 (a body), 431 (too large), 505 (not HTTP/1.x)
+  std::string error;     // one line
 };
 
 ParseResult parse_request(std::string_view buf);

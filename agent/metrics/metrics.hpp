@@ -1,7 +1,11 @@
 #pragma once
-// Metrics (STYLE.md §11): every family is declared once in metrics.cpp with
-// its type and help; MetricsText writes samples of declared families only,
-// each family's HELP/TYPE once, in the Prometheus text format 0.0.4.
+// Prometheus text format 0.0.4 (STYLE.md §11). MetricsText writes families:
+// each family's HELP and TYPE once, then its samples. Who declares what:
+//  - counters of a component are typed fields of its stats struct, declared
+//    once with name and help in its visit() (metrics/stats.hpp);
+//  - gauges that describe the state are rendered from the status model
+//    (status/metrics.cpp), declared once there.
+// docs/metrics.md lists every family; a unit test keeps it complete.
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -10,27 +14,37 @@
 
 namespace haes {
 
+enum class MetricType { kCounter, kGauge, kHistogram };
+std::string_view to_string(MetricType t);
+
 struct MetricFamily {
-  std::string_view name;
-  std::string_view type;  // counter, gauge, histogram
-  std::string_view help;
+  std::string name;
+  MetricType type = MetricType::kGauge;
+  std::string help;
 };
 
-// The catalogue, in render order (docs/metrics.md lists it).
-const std::vector<MetricFamily>& metric_families();
-
 using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+using LabelSet = std::vector<std::pair<std::string, std::string>>;
 
 class MetricsText {
  public:
-  // `family` must be declared in the catalogue (asserted; unknown names are
-  // a programming error, not input). `suffix` is "_bucket", "_sum", "_count"
-  // for histograms.
-  void sample(std::string_view family, Labels labels, double value, std::string_view suffix = {});
+  // Starts a family: writes HELP and TYPE (once per name; a second call with
+  // the same name continues it). Counter names end in _total.
+  void family(std::string_view name, MetricType type, std::string_view help);
+  // A sample of the family started last. `suffix` is "_bucket", "_sum",
+  // "_count" for histograms.
+  void sample(Labels labels, double value, std::string_view suffix = {});
+  void sample(const LabelSet& base, Labels extra, double value, std::string_view suffix = {});
+  // family() + sample() for a one-sample family.
+  void single(std::string_view name, MetricType type, std::string_view help, double value);
   std::string take() { return std::move(out_); }
+  // Every family started so far (for the catalogue test).
+  const std::vector<MetricFamily>& families() const { return families_; }
 
  private:
-  std::vector<std::string_view> started_;
+  void write_sample(const LabelSet* base, Labels extra, double value, std::string_view suffix);
+  std::vector<MetricFamily> families_;
+  std::string current_;
   std::string out_;
 };
 

@@ -1,5 +1,7 @@
 #include "monitor/judge.hpp"
 
+#include "es/response.hpp"
+
 #include <algorithm>
 
 namespace haes {
@@ -24,9 +26,9 @@ int64_t int_field(const nlohmann::json& j, const char* key) {
 }  // namespace
 
 ProbeFailure failure_of(const Error& e) {
-  if (e.code == "connect") return ProbeFailure::kConnect;
-  if (e.code == "timeout") return ProbeFailure::kTimeout;
-  if (e.code == "tls") return ProbeFailure::kTls;
+  if (e.code == ErrorCode::kConnect) return ProbeFailure::kConnect;
+  if (e.code == ErrorCode::kTimeout) return ProbeFailure::kTimeout;
+  if (e.code == ErrorCode::kTls) return ProbeFailure::kTls;
   return ProbeFailure::kBadBody;
 }
 
@@ -74,8 +76,7 @@ NodeObservation judge_node(const Result<es::Response>& answer) {
   } else {
     o.health = Health::kUnreachable;
     o.failure = ProbeFailure::kBadBody;
-    std::string shown = r.body.substr(0, 80);
-    std::replace_if(shown.begin(), shown.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    const std::string shown = es::shown_text(r.body, 80);
     o.reason = r.json.is_null() ? "the health answer is not JSON: \"" + shown + "\""
                                 : "the health answer has no green/yellow/red \"status\": " + shown;
   }

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/utf8.hpp"
 #include "proto/state.pb.h"
 
 namespace haes::store {
@@ -32,44 +33,49 @@ uint32_t get_be32(std::string_view s, size_t at) {
   return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
 }
 
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> bytes_of(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+// Every text as valid UTF-8: a proto3 string field that is not does not
+// parse back, so a reason holding any bytes (an operator's, an answer's)
+// made the whole state file unreadable after a restart (found by
+// tests/fuzz/store_codec_fuzz.cpp).
+std::string text(std::string_view s) { return valid_utf8(s); }
 
 void to_proto(const State& s, proto::State& p) {
   p.set_epoch(s.epoch);
-  p.set_active(s.active);
+  p.set_active(text(s.active));
   for (const auto& f : s.fenced) {
-    p.add_fenced(f);
+    p.add_fenced(text(f));
   }
-  p.set_reason(s.reason);
+  p.set_reason(text(s.reason));
   p.set_changed_at_ms(to_unix_ms(s.changed_at));
-  p.set_changed_by(s.changed_by);
+  p.set_changed_by(text(s.changed_by));
   auto* pause = p.mutable_pause();
   pause->set_paused(s.pause.paused);
-  pause->set_by(s.pause.by);
-  pause->set_reason(s.pause.reason);
+  pause->set_by(text(s.pause.by));
+  pause->set_reason(text(s.pause.reason));
   pause->set_since_ms(to_unix_ms(s.pause.since));
   pause->set_until_ms(to_unix_ms(s.pause.until));
   p.set_hold_down_until_ms(to_unix_ms(s.hold_down_until));
   auto* sync = p.mutable_last_sync();
-  sync->set_snapshot(s.last_sync.snapshot);
-  sync->set_source(s.last_sync.source);
-  sync->set_target(s.last_sync.target);
+  sync->set_snapshot(text(s.last_sync.snapshot));
+  sync->set_source(text(s.last_sync.source));
+  sync->set_target(text(s.last_sync.target));
   sync->set_epoch(s.last_sync.epoch);
   sync->set_started_at_ms(to_unix_ms(s.last_sync.started_at));
   sync->set_finished_at_ms(to_unix_ms(s.last_sync.finished_at));
   if (!s.write_block.cluster.empty()) {
     auto* wb = p.mutable_write_block();
-    wb->set_cluster(s.write_block.cluster);
+    wb->set_cluster(text(s.write_block.cluster));
     wb->set_since_ms(to_unix_ms(s.write_block.since));
-    wb->set_by(s.write_block.by);
+    wb->set_by(text(s.write_block.by));
+    wb->set_fence(s.write_block.fence);
   }
   if (s.sync_hold.held) {
     auto* h = p.mutable_sync_hold();
     h->set_held(true);
-    h->set_by(s.sync_hold.by);
-    h->set_reason(s.sync_hold.reason);
+    h->set_by(text(s.sync_hold.by));
+    h->set_reason(text(s.sync_hold.reason));
     h->set_since_ms(to_unix_ms(s.sync_hold.since));
   }
 }
@@ -97,6 +103,7 @@ State from_proto(const proto::State& p) {
   s.write_block.cluster = p.write_block().cluster();
   s.write_block.since = from_unix_ms(p.write_block().since_ms());
   s.write_block.by = p.write_block().by();
+  s.write_block.fence = p.write_block().fence();
   s.sync_hold.held = p.sync_hold().held();
   s.sync_hold.by = p.sync_hold().by();
   s.sync_hold.reason = p.sync_hold().reason();
@@ -134,7 +141,7 @@ Result<State> decode_state_file(std::string_view bytes, const std::string& name)
       "to start again from `preferred` (this forgets the current roles and epoch; check "
       "which cluster clients should use first).";
   auto corrupt = [&](const std::string& what) {
-    return Error{"corrupt", "state file " + name + " is unusable: " + what + "." + fix};
+    return Error{ErrorCode::kCorrupt, "state file " + name + " is unusable: " + what + "." + fix};
   };
   if (bytes.size() < kHeaderSize) {
     return corrupt("truncated (" + std::to_string(bytes.size()) + " bytes, the header alone is " +
@@ -145,14 +152,14 @@ Result<State> decode_state_file(std::string_view bytes, const std::string& name)
   }
   uint32_t version = get_be32(bytes, 4);
   if (version != kFormatVersion) {
-    return Error{"corrupt", "state file " + name + " has format version " + std::to_string(version) +
-                                ", this agent reads version " + std::to_string(kFormatVersion) +
-                                " (written by a newer haes? run that version)"};
+    return Error{ErrorCode::kCorrupt, "state file " + name + " has format version " + std::to_string(version) +
+                                          ", this agent reads version " + std::to_string(kFormatVersion) +
+                                          " (written by a newer haes? run that version)"};
   }
   uint32_t length = get_be32(bytes, 8);
   if (length != bytes.size() - kHeaderSize) {
-    return corrupt("truncated or extended (header says " + std::to_string(length) +
-                   " payload bytes, the file has " + std::to_string(bytes.size() - kHeaderSize) + ")");
+    return corrupt("truncated or extended (header says " + std::to_string(length) + " payload bytes, the file has " +
+                   std::to_string(bytes.size() - kHeaderSize) + ")");
   }
   std::string_view payload = bytes.substr(kHeaderSize);
   if (crc32c(bytes_of(payload)) != get_be32(bytes, 12)) {
@@ -175,9 +182,9 @@ std::string encode_event_record(const Event& e) {
   p.set_seq(e.seq);
   p.set_at_ms(to_unix_ms(e.at));
   p.set_epoch(e.epoch);
-  p.set_kind(e.kind);
-  p.set_actor(e.actor);
-  p.set_message(e.message);
+  p.set_kind(std::string(to_string(e.kind)));
+  p.set_actor(text(e.actor));
+  p.set_message(text(e.message));
   std::string payload = p.SerializeAsString();
   std::string out;
   put_be32(out, static_cast<uint32_t>(payload.size()));
@@ -208,17 +215,22 @@ Result<JournalScan> scan_journal(std::string_view bytes, const std::string& name
         scan.torn_bytes = left;  // a crash mid-append: the tail is incomplete
         break;
       }
-      return Error{"corrupt", "event journal " + name + " is damaged at byte " + std::to_string(pos) +
-                                  " (a record before the last one fails its checksum). Move it "
-                                  "aside to start a new journal; the state file is not affected."};
+      return Error{ErrorCode::kCorrupt, "event journal " + name + " is damaged at byte " + std::to_string(pos) +
+                                            " (a record before the last one fails its checksum). Move it "
+                                            "aside to start a new journal; the state file is not affected."};
     }
     Event e;
     e.seq = p.seq();
     e.at = from_unix_ms(p.at_ms());
     e.epoch = p.epoch();
-    e.kind = p.kind();
+    if (auto k = enum_from_name<EventKind>(p.kind())) {
+      e.kind = *k;
+    } else {
+      e.kind = EventKind::kOther;  // written by a newer agent: keep what it said
+      e.message = "[" + p.kind() + "] ";
+    }
     e.actor = p.actor();
-    e.message = p.message();
+    e.message += p.message();
     scan.events.push_back(std::move(e));
     pos += kRecordHeader + length;
     scan.good_bytes = pos;

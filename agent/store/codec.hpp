@@ -31,8 +31,8 @@ std::string encode_event_record(const Event& e);
 // Result of scanning a journal.
 struct JournalScan {
   std::vector<Event> events;
-  size_t good_bytes = 0;     // end of the last complete, valid record
-  size_t torn_bytes = 0;     // bytes after it that form an incomplete final record
+  size_t good_bytes = 0;  // end of the last complete, valid record
+  size_t torn_bytes = 0;  // bytes after it that form an incomplete final record
 };
 // Error code corrupt: a bad record that is not the final one.
 Result<JournalScan> scan_journal(std::string_view bytes, const std::string& name);

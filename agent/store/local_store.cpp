@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 std::string errno_text() { return std::strerror(errno); }
 
-Error io_error(const std::string& what) { return Error{"io_error", what + ": " + errno_text()}; }
+Error io_error(const std::string& what) { return Error{ErrorCode::kIoError, what + ": " + errno_text()}; }
 
 // A file descriptor that closes itself.
 class Fd {
@@ -120,13 +120,30 @@ Result<void> write_atomically(const fs::path& path, std::string_view data) {
 
 class LocalStateStore : public StateStore {
  public:
-  LocalStateStore(fs::path path, size_t journal_size, Fd lock, Fd journal,
-                  std::deque<Event> events, uint64_t next_seq)
-      : path_(std::move(path)), journal_path_(path_.string() + ".events"),
-        journal_size_(journal_size), lock_(std::move(lock)),
+  LocalStateStore(fs::path path, size_t journal_size, Fd lock, Fd journal, std::deque<Event> events, uint64_t next_seq)
+      : path_(std::move(path)),
+        journal_path_(path_.string() + ".events"),
+        journal_size_(journal_size),
+        lock_(std::move(lock)),
         inner_(Inner{std::move(journal), std::move(events), next_seq, 0, false}) {}
 
-  Result<std::optional<State>> load() override {
+  boost::asio::awaitable<Result<std::optional<State>>> load() override { co_return load_now(); }
+  boost::asio::awaitable<Result<uint64_t>> compare_and_swap(uint64_t expected, State next) override {
+    co_return cas_now(expected, next);
+  }
+  boost::asio::awaitable<Result<std::vector<Event>>> append_events(std::vector<Event> events) override {
+    auto r = append_now(events);
+    if (!r) {
+      co_return r.error();
+    }
+    co_return events;
+  }
+  boost::asio::awaitable<Result<std::vector<Event>>> events(size_t last_n) override { co_return events_now(last_n); }
+
+  std::string describe() const override { return "local " + path_.string(); }
+
+ private:
+  Result<std::optional<State>> load_now() {
     auto in = inner_.lock();
     auto bytes = read_file(path_);
     if (!bytes.ok()) {
@@ -146,14 +163,14 @@ class LocalStateStore : public StateStore {
     return std::optional<State>(std::move(state).value());
   }
 
-  Result<uint64_t> compare_and_swap(uint64_t expected, const State& next) override {
+  Result<uint64_t> cas_now(uint64_t expected, const State& next) {
     auto in = inner_.lock();
     if (!in->loaded) {
-      return Error{"conflict", "compare_and_swap before load()"};
+      return Error{ErrorCode::kConflict, "compare_and_swap before load()"};
     }
     if (expected != in->revision) {
-      return Error{"conflict", "state changed under us: expected revision " + std::to_string(expected) +
-                                   ", stored revision is " + std::to_string(in->revision)};
+      return Error{ErrorCode::kConflict, "state changed under us: expected revision " + std::to_string(expected) +
+                                             ", stored revision is " + std::to_string(in->revision)};
     }
     uint64_t revision = in->revision + 1;
     auto w = write_atomically(path_, store::encode_state_file(revision, next));
@@ -164,7 +181,7 @@ class LocalStateStore : public StateStore {
     return revision;
   }
 
-  Result<void> append_events(std::vector<Event>& events) override {
+  Result<void> append_now(std::vector<Event>& events) {
     auto in = inner_.lock();
     std::string data;
     for (auto& e : events) {
@@ -183,15 +200,12 @@ class LocalStateStore : public StateStore {
     return Ok{};
   }
 
-  std::vector<Event> events(size_t last_n) override {
+  std::vector<Event> events_now(size_t last_n) {
     auto in = inner_.lock();
     size_t n = std::min(last_n, in->events.size());
     return std::vector<Event>(in->events.end() - static_cast<std::ptrdiff_t>(n), in->events.end());
   }
 
-  std::string describe() const override { return "local " + path_.string(); }
-
- private:
   struct Inner {
     Fd journal;
     std::deque<Event> events;
@@ -235,7 +249,7 @@ Result<OpenedStore> open_local_store(const fs::path& path, size_t journal_size) 
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   fs::create_directories(dir, ec);
   if (ec) {
-    return Error{"io_error", "cannot create the state directory " + dir.string() + ": " + ec.message()};
+    return Error{ErrorCode::kIoError, "cannot create the state directory " + dir.string() + ": " + ec.message()};
   }
   // One agent per state file: an exclusive lock held for the process's life.
   std::string lock_path = path.string() + ".lock";
@@ -251,9 +265,9 @@ Result<OpenedStore> open_local_store(const fs::path& path, size_t journal_size) 
         holder.pop_back();
       }
     }
-    return Error{"locked", "state file " + path.string() + " is in use by another haes-agent" +
-                               (holder.empty() ? "" : " (pid " + holder + ")") +
-                               "; one agent per state file"};
+    return Error{ErrorCode::kLocked, "state file " + path.string() + " is in use by another haes-agent" +
+                                         (holder.empty() ? "" : " (pid " + holder + ")") +
+                                         "; one agent per state file"};
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock.get(), 0) != 0 || ::pwrite(lock.get(), pid.data(), pid.size(), 0) < 0) {
@@ -278,8 +292,7 @@ Result<OpenedStore> open_local_store(const fs::path& path, size_t journal_size) 
         return io_error("cannot truncate the torn tail of " + journal_path);
       }
       opened.warnings.push_back("event journal " + journal_path + ": dropped an incomplete final record (" +
-                                std::to_string(scan->torn_bytes) +
-                                " bytes) left by a stop in the middle of a write");
+                                std::to_string(scan->torn_bytes) + " bytes) left by a stop in the middle of a write");
     }
     for (auto& e : scan->events) {
       next_seq = e.seq + 1;
@@ -293,8 +306,8 @@ Result<OpenedStore> open_local_store(const fs::path& path, size_t journal_size) 
   if (journal.get() < 0) {
     return io_error("cannot open the event journal " + journal_path);
   }
-  opened.store = std::make_unique<LocalStateStore>(path, journal_size, std::move(lock),
-                                                   std::move(journal), std::move(events), next_seq);
+  opened.store = std::make_unique<LocalStateStore>(path, journal_size, std::move(lock), std::move(journal),
+                                                   std::move(events), next_seq);
   return opened;
 }
 

@@ -8,8 +8,8 @@
 namespace haes::sync {
 
 std::string snapshot_name(uint64_t epoch, SysTime at, const std::string& cluster) {
-  std::time_t t = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::system_clock::duration>(at));
+  std::time_t t =
+      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::system_clock::duration>(at));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

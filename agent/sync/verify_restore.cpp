@@ -1,97 +1,184 @@
 // SnapshotSync: restore verification under scratch names.
-#include "sync/snapshot_sync.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "sync/internal.hpp"
-#include "sync/naming.hpp"
 
 namespace haes {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using namespace sync_detail;
+using sync::Method;
+using sync::Write;
 
 asio::awaitable<Result<std::string>> SnapshotSync::verify_restore(std::string actor) {
-  if (busy_) {
-    co_return Error{"busy", "a " + status_.operation + " is running (" + status_.step + "); try again when it ends"};
+  const std::string who = "verify-restore by " + actor;
+  auto waited = co_await wait_idle(SyncOperation::kVerifyRestore, who);
+  if (!waited) {
+    co_return waited.error();
   }
-  Busy busy(*this, "verify-restore");
-  const State& s = hooks_.state();
-  const SyncPoint sp = s.last_sync;
-  auto record = [&](bool ok, const std::string& line) {
-    status_.last_verify = line;
-    status_.last_verify_at = now_sys();
-    status_.last_verify_ok = ok;
-    hooks_.journal(Event{0, now_sys(), s.epoch, ok ? "verify_restore" : "verify_restore_failed", actor, line});
-    (ok ? spdlog::info("{}", line) : spdlog::error("{}", line));
-  };
-  if (sp.snapshot.empty()) {
-    co_return Error{"never_synced", "nothing to verify: no sync has completed yet"};
+  Busy busy(*this, SyncOperation::kVerifyRestore);
+  auto r = co_await run_verify(actor, false);
+  if (r && !waited->empty()) {
+    co_return *waited + "\n" + *r;
   }
-  if (sp.target == s.active) {
-    co_return Error{"target_active", "the last synced snapshot " + sp.snapshot + " was restored on " + sp.target +
-                                         ", which is active now; verify after the next sync into the passive cluster"};
+  co_return r;
+}
+
+asio::awaitable<void> SnapshotSync::record_verify(bool ok, uint64_t epoch, std::string actor, std::string line) {
+  if (stopping_) {
+    spdlog::info("verify-restore stopped: {}", line);
+    co_return;
   }
-  auto& dst = client(sp.target);
+  status_.last_verify = line;
+  status_.last_verify_at = now_sys();
+  status_.last_verify_ok = ok;
+  if (ok) {
+    spdlog::info("{}", line);
+  } else {
+    spdlog::error("{}", line);
+  }
+  co_await journal(ok ? EventKind::kVerifyRestore : EventKind::kVerifyRestoreFailed, epoch, actor, line);
+}
+
+asio::awaitable<Result<std::string>> SnapshotSync::run_verify(std::string actor, bool automatic) {
+  const uint64_t epoch = state().epoch;
+  auto point = sync::verify_point(state());
+  if (!point) {
+    co_return point.error();
+  }
+  if (auto h = sync::hold_refusal(state().sync_hold)) {
+    co_return Error{h->code, "verify-restore refused: it restores into the passive cluster and " + h->message};
+  }
+  const SyncPoint sp = *point;
+  const std::string repo = sync_.repository.name;
+  sync::Plan p;
+  p.epoch = epoch;
+  p.source = state().active;
+  p.target = sp.target;
+  p.automatic = automatic;
+  guard_for(p);
+  const std::string of = "verify-restore of " + sp.snapshot + " on " + sp.target;
   step("verify-restore " + sp.snapshot + " on " + sp.target);
-  auto info = co_await dst.request("GET", "/_snapshot/" + sync_.repository.name + "/" + sp.snapshot);
-  if (!info || !info->ok() || !at(info->json, "snapshots").is_array() || info->json["snapshots"].empty()) {
-    Error e = es_error("reading snapshot " + sp.snapshot, info);
-    record(false, "verify-restore failed: " + e.message);
+  const sync::Read reading{sp.target, "reading snapshot " + sp.snapshot, "/_snapshot/" + repo + "/" + sp.snapshot};
+  auto info = co_await read(reading);
+  const auto& list = sync::at(info.body, "snapshots");
+  if (!info.ok() || !list.is_array() || list.empty()) {
+    Error e = sync::es_error("reading snapshot " + sp.snapshot, info);
+    const std::string line = "verify-restore failed: " + e.message;
+    co_await record_verify(false, epoch, actor, line);
     co_return e;
   }
-  std::vector<std::string> indices = string_list(at(info->json["snapshots"][0], "indices"));
-  const std::string prefix = "haes-verify-";
-  json body = {{"indices", join(indices)},
+  const std::vector<std::string> indices = sync::string_list(sync::at(list[0], "indices"));
+  std::vector<std::string> scratch;
+  for (const auto& idx : indices) {
+    scratch.push_back(sync::scratch_name(idx));
+  }
+  // Every failure below is recorded; a guard refusal also says which
+  // scratch indices it leaves behind (they are never deleted from a
+  // cluster that became active).
+  auto stopped = [&](const Error& refused, const std::vector<std::string>& left) {
+    std::string line = of + " stopped: " + refused.message;
+    if (!left.empty()) {
+      line += "; scratch index(es) left on " + sp.target + ": " + sync::join(left) +
+              " (delete them by hand once that is safe: DELETE /" + sync::join(left) + ")";
+    }
+    return Error{refused.code, line};
+  };
+
+  // Leftovers of an interrupted verification (same names) first: a restore
+  // refuses to replace an open index.
+  step("verify-restore: looking for leftover scratch indices on " + sp.target);
+  const sync::Read listing{sp.target, "looking for leftover scratch indices", "/_cat/indices?format=json"};
+  auto cat = co_await read(listing);
+  auto leftovers = sync::present_indices(cat, scratch, sp.target);
+  if (!leftovers) {
+    const std::string line = of + " failed: " + leftovers.error().message;
+    co_await record_verify(false, epoch, actor, line);
+    co_return leftovers.error();
+  }
+  for (const auto& idx : *leftovers) {
+    Write d = sync::make_write(SyncWrite::kScratchDelete, sp.target, "deleting the leftover " + idx, Method::kDelete,
+                               "/" + idx);
+    auto x = co_await write(std::move(d));
+    if (!x) {
+      Error e = stopped(x.error(), *leftovers);
+      co_await record_verify(false, epoch, actor, e.message);
+      co_return e;
+    }
+    if (!x->ok()) {
+      Error e = sync::es_error(of + " failed: deleting the leftover scratch index " + idx, *x);
+      co_await record_verify(false, epoch, actor, e.message);
+      co_return e;
+    }
+  }
+
+  step("verify-restore: restoring " + sp.snapshot + " under scratch names on " + sp.target);
+  json body = {{"indices", sync::join(indices)},
                {"include_global_state", false},
                {"include_aliases", false},
                {"rename_pattern", "(.+)"},
-               {"rename_replacement", prefix + "$1"}};
-  auto r = co_await dst.request("POST", "/_snapshot/" + sync_.repository.name + "/" + sp.snapshot +
-                                            "/_restore?wait_for_completion=true",
-                                body.dump(), sync_.timeout);
-  std::string problems;
-  if (!r || !r->ok()) {
-    problems = es_error("restore under scratch names", r).message;
-  } else if (at(at(at(r->json, "snapshot"), "shards"), "failed") != json(0)) {
-    problems = "restore under scratch names: " + at(at(r->json, "snapshot"), "shards").dump();
+               {"rename_replacement", std::string(sync::kScratchPrefix) + "$1"}};
+  Write w = sync::make_write(
+      SyncWrite::kScratchRestore, sp.target, "restoring " + sp.snapshot + " under scratch names", Method::kPost,
+      "/_snapshot/" + repo + "/" + sp.snapshot + "/_restore?wait_for_completion=true", body.dump(), sync_.timeout);
+  auto r = co_await write(std::move(w));
+  if (!r) {
+    Error e = stopped(r.error(), {});
+    co_await record_verify(false, epoch, actor, e.message);
+    co_return e;
   }
+  std::string problems;
+  if (auto judged = sync::judge_restore(*r, "restore under scratch names"); !judged) {
+    problems = judged.error().message;
+  }
+  // Counting is only worth it while the scratch copies may still be
+  // deleted afterwards.
+  const sync::WriteIntent cleanup{SyncWrite::kScratchDelete, sp.target, "deleting the scratch indices"};
   std::string counts;
-  if (problems.empty()) {
+  if (problems.empty() && !guard().check(cleanup)) {
+    step("verify-restore: counting documents on " + sp.target);
+    std::vector<sync::IndexCounts> found;
     for (const auto& idx : indices) {
-      auto a = co_await dst.request("GET", "/" + prefix + idx + "/_count");
-      auto b = co_await dst.request("GET", "/" + idx + "/_count");
-      auto count = [](const Result<es::Response>& x) -> int64_t {
-        return x && x->ok() && x->json.contains("count") && x->json["count"].is_number_integer()
-                   ? x->json["count"].get<int64_t>()
-                   : -1;
-      };
-      int64_t ca = count(a), cb = count(b);
-      counts += (counts.empty() ? "" : ", ") + idx + "=" + std::to_string(ca);
-      if (ca < 0 || ca != cb) {
-        problems += (problems.empty() ? "" : "; ") + idx + ": snapshot holds " + std::to_string(ca) +
-                    " documents, the synced copy on " + sp.target + " " + std::to_string(cb);
-      }
+      const std::string copy = sync::scratch_name(idx);
+      const sync::Read restored{sp.target, "counting " + copy, "/" + copy + "/_count"};
+      auto a = co_await read(restored);
+      const sync::Read synced{sp.target, "counting " + idx, "/" + idx + "/_count"};
+      auto b = co_await read(synced);
+      found.push_back(sync::IndexCounts{idx, sync::count_of(a), sync::count_of(b)});
+    }
+    sync::CountComparison c = sync::compare_counts(found, sp.target);
+    counts = c.counts;
+    problems = c.problems;
+  }
+  // Scratch indices are deleted whatever the outcome — through the guard:
+  // after a role change they stay where they are, and the result says so.
+  step("verify-restore: deleting the scratch indices on " + sp.target);
+  std::string not_deleted;
+  for (size_t i = 0; i < scratch.size(); ++i) {
+    Write d = sync::make_write(SyncWrite::kScratchDelete, sp.target, "deleting " + scratch[i], Method::kDelete,
+                               "/" + scratch[i]);
+    auto x = co_await write(std::move(d));
+    if (!x) {
+      std::vector<std::string> left(scratch.begin() + static_cast<std::ptrdiff_t>(i), scratch.end());
+      Error e = stopped(x.error(), left);
+      co_await record_verify(false, epoch, actor, e.message);
+      co_return e;
+    }
+    if (!x->ok() && x->status != 404) {
+      not_deleted += (not_deleted.empty() ? "" : ", ") + scratch[i] + " (" + x->summary + ")";
     }
   }
-  // Scratch indices are deleted whatever the outcome.
-  for (const auto& idx : indices) {
-    (void)co_await dst.request("DELETE", "/" + prefix + idx);
-  }
+  const std::string cleaned =
+      not_deleted.empty() ? "scratch indices deleted" : "scratch index(es) NOT deleted: " + not_deleted;
   if (!problems.empty()) {
-    std::string line = "verify-restore of " + sp.snapshot + " on " + sp.target + " FAILED: " + problems;
-    record(false, line);
-    co_return Error{"verify_failed", line};
+    const std::string line = of + " FAILED: " + problems + "; " + cleaned;
+    co_await record_verify(false, epoch, actor, line);
+    co_return Error{ErrorCode::kVerifyFailed, line};
   }
-  std::string line = "verify-restore of " + sp.snapshot + " on " + sp.target + " ok: " +
-                     std::to_string(indices.size()) + " index(es) restored under scratch names, document counts match (" +
-                     counts + "), scratch indices deleted";
-  record(true, line);
+  const std::string line = of + " ok: " + std::to_string(indices.size()) +
+                           " index(es) restored under scratch names, document counts match (" + counts + "), " +
+                           cleaned;
+  co_await record_verify(true, epoch, actor, line);
   co_return line;
 }
 

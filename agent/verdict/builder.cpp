@@ -29,8 +29,8 @@ const NodeObservation* find_node_obs(const ClusterObservation* c, const std::str
 std::string epoch_text(uint64_t epoch) { return "(epoch " + std::to_string(epoch) + ")"; }
 
 // Why a cluster may not take traffic, or "" when it may.
-std::string cluster_refusal(const VerdictInputs& in, const ClusterVerdict& c,
-                            const ClusterObservation* obs, int streak) {
+std::string cluster_refusal(const VerdictInputs& in, const ClusterVerdict& c, const ClusterObservation* obs,
+                            int streak) {
   const State& st = *in.state;
   if (c.fenced) {
     return "fenced: lost the active role " + epoch_text(st.epoch) +
@@ -81,8 +81,7 @@ Verdict build_verdict(const VerdictInputs& in) {
       if (!c.may_take_traffic) {
         n.reason = c.reason;
       } else if (nobs != nullptr && nobs->health == Health::kUnreachable) {
-        n.reason = "node unreachable: " +
-                   (nobs->reason.empty() ? std::string(to_string(nobs->failure)) : nobs->reason);
+        n.reason = "node unreachable: " + (nobs->reason.empty() ? std::string(to_string(nobs->failure)) : nobs->reason);
       } else {
         n.may_take_traffic = true;
         n.reason = c.reason;
@@ -103,8 +102,7 @@ Verdict build_verdict(const VerdictInputs& in) {
   } else if (st.active.empty()) {
     v.reason = "no cluster may take traffic: none holds the active role " + epoch_text(st.epoch);
   } else {
-    v.reason = "no cluster may take traffic: the active cluster " + st.active +
-               " is not in the configuration";
+    v.reason = "no cluster may take traffic: the active cluster " + st.active + " is not in the configuration";
   }
   return v;
 }

@@ -33,10 +33,10 @@ struct StreakInfo {
 };
 
 struct VerdictInputs {
-  const State* state = nullptr;               // required
-  const HealthRound* round = nullptr;         // latest round; null before the first
-  std::vector<ClusterNodes> clusters;         // the configured clusters and nodes
-  std::vector<StreakInfo> streaks;            // from the controller; missing = 0
+  const State* state = nullptr;        // required
+  const HealthRound* round = nullptr;  // latest round; null before the first
+  std::vector<ClusterNodes> clusters;  // the configured clusters and nodes
+  std::vector<StreakInfo> streaks;     // from the controller; missing = 0
   int fail_threshold = 3;
   SysTime now{};
 };

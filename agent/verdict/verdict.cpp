@@ -32,15 +32,29 @@ void VerdictView::publish(std::shared_ptr<const Verdict> verdict) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-std::shared_ptr<const Verdict> VerdictView::current() const {
+std::shared_ptr<const Verdict> VerdictView::published() const {
   return std::atomic_load_explicit(&current_, std::memory_order_acquire);
+}
+
+std::shared_ptr<const Verdict> VerdictView::current() const {
+  auto v = published();
+  if (v && v->outside) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < v->valid_from || now >= v->valid_until) {
+      return v->outside;
+    }
+  }
+  return v;
 }
 
 const Verdict& VerdictView::Reader::get() {
   uint64_t gen = view_->generation();
   if (!cached_ || gen != seen_) {
-    cached_ = view_->current();
+    cached_ = view_->published();
     seen_ = gen;
+  }
+  if (cached_->outside) {
+    return cached_->at(std::chrono::steady_clock::now());
   }
   return *cached_;
 }

@@ -18,8 +18,8 @@ TEST(ParseDuration, AcceptsEveryUnitAndCombinations) {
 }
 
 TEST(ParseDuration, RefusesWhatIsNotADuration) {
-  for (const char* bad : {"", "1", "s", "-1s", "1.5s", "1 s", "1x", "5mm", "ms", "1s ",
-                          "99999999999999999999s", "9223372036854775807d"}) {
+  for (const char* bad : {"", "1", "s", "-1s", "1.5s", "1 s", "1x", "5mm", "ms", "1s ", "99999999999999999999s",
+                          "9223372036854775807d"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
   }
 }

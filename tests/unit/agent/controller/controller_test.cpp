@@ -53,7 +53,7 @@ struct Sim {
     }
   }
 
-  int count(const std::string& kind) const {
+  int count(EventKind kind) const {
     int n = 0;
     for (const auto& e : events_) {
       n += e.kind == kind ? 1 : 0;
@@ -76,8 +76,8 @@ TEST_F(Rules, TwoBadRoundsAreNotEnoughThreeAre) {
   EXPECT_FALSE(round(Health::kRed, Health::kGreen).next);
   EXPECT_EQ(state_.active, "dc1");
   Decision d = round(Health::kRed, Health::kGreen);
-  ASSERT_TRUE(d.roles_changed);
-  EXPECT_EQ(d.transition, "failover");
+  ASSERT_TRUE(d.roles_changed());
+  EXPECT_EQ(d.transition, Transition::kFailover);
   EXPECT_EQ(state_.active, "dc2");
   EXPECT_EQ(state_.epoch, 2u);
   EXPECT_EQ(state_.changed_by, "controller");
@@ -137,11 +137,11 @@ TEST_F(Rules, OnlyIfThePassiveClusterIsGreenOrYellow) {
 
 TEST_F(Rules, BothBadMeansNoTransitionAndOneEvent) {
   for (int i = 0; i < 20; ++i) {
-    EXPECT_FALSE(round(Health::kRed, Health::kUnreachable).roles_changed);
+    EXPECT_FALSE(round(Health::kRed, Health::kUnreachable).roles_changed());
   }
   EXPECT_EQ(state_.active, "dc1");
   EXPECT_EQ(state_.epoch, 1u);
-  EXPECT_EQ(count("failover_impossible"), 1);
+  EXPECT_EQ(count(EventKind::kFailoverImpossible), 1);
   EXPECT_EQ(ctl_.view(state_, &last_round_, now_).blocker, Blocker::kNoHealthyTarget);
 }
 
@@ -151,7 +151,7 @@ TEST_F(Rules, NoFailoverWhilePausedAndOneNotice) {
     round(Health::kRed, Health::kGreen);
   }
   EXPECT_EQ(state_.active, "dc1");
-  EXPECT_EQ(count("failover_blocked"), 1);
+  EXPECT_EQ(count(EventKind::kFailoverBlocked), 1);
   EXPECT_NE(events_.back().message.find("paused by operator alice@ops1"), std::string::npos);
   // Resumed while dc1 is still red: the robot acts on the next round.
   command(CommandKind::kResume);
@@ -180,11 +180,11 @@ TEST_F(Rules, PauseExpiresOnTheNextRound) {
   apply(ctl_.on_command(state_, c, nullptr, now_));
   round(Health::kGreen, Health::kGreen);  // t+0: still paused
   EXPECT_TRUE(state_.pause.paused);
-  round(Health::kGreen, Health::kGreen);  // t+1
+  round(Health::kGreen, Health::kGreen);               // t+1
   Decision d = round(Health::kGreen, Health::kGreen);  // t+2: expired
   ASSERT_TRUE(d.next);
   EXPECT_FALSE(state_.pause.paused);
-  EXPECT_EQ(events_.back().kind, "resume");
+  EXPECT_EQ(events_.back().kind, EventKind::kResume);
   EXPECT_EQ(events_.back().actor, "controller");
 }
 
@@ -196,7 +196,7 @@ TEST_F(Rules, HeldDownAfterAnyTransitionUntilAck) {
     round(Health::kGreen, Health::kRed);  // dc2 (active) red: robot held down
   }
   EXPECT_EQ(state_.active, "dc2");
-  EXPECT_EQ(count("failover_blocked"), 1);
+  EXPECT_EQ(count(EventKind::kFailoverBlocked), 1);
   ControllerView v = ctl_.view(state_, &last_round_, now_);
   EXPECT_EQ(v.blocker, Blocker::kHeldDown);
   EXPECT_EQ(v.text.rfind("blocked until ", 0), 0u);
@@ -238,7 +238,7 @@ TEST_F(Rules, NeverFailsBackByItself) {
   }
   EXPECT_EQ(state_.active, "dc2");
   EXPECT_EQ(state_.epoch, 2u);
-  EXPECT_EQ(count("failover_impossible"), 1);  // dc1 is fenced: not a target
+  EXPECT_EQ(count(EventKind::kFailoverImpossible), 1);  // dc1 is fenced: not a target
 }
 
 TEST_F(Rules, FencedClusterIsNeverAnAutomaticTargetUntilAnOperatorActs) {
@@ -258,9 +258,9 @@ TEST_F(Rules, FailbackReturnsOnlyWhenThePreferredClusterIsHealthy) {
   }
   Decision d = command(CommandKind::kFailback);
   EXPECT_FALSE(d.ok);
-  EXPECT_EQ(d.code, "unhealthy_target");
+  EXPECT_EQ(d.code, ErrorCode::kUnhealthyTarget);
   EXPECT_EQ(state_.active, "dc2");
-  EXPECT_EQ(count("refused"), 1);
+  EXPECT_EQ(count(EventKind::kRefused), 1);
   round(Health::kYellow, Health::kGreen);
   EXPECT_TRUE(command(CommandKind::kFailback).ok);
   EXPECT_EQ(state_.active, "dc1");
@@ -268,24 +268,24 @@ TEST_F(Rules, FailbackReturnsOnlyWhenThePreferredClusterIsHealthy) {
 
 TEST_F(Rules, SwitchoverRefusesAnUnhealthyUnknownOrActiveTarget) {
   round(Health::kGreen, Health::kRed);
-  EXPECT_EQ(command(CommandKind::kSwitchover, "dc2").code, "unhealthy_target");
-  EXPECT_EQ(command(CommandKind::kSwitchover, "dc9").code, "unknown_cluster");
-  EXPECT_EQ(command(CommandKind::kSwitchover, "dc1").code, "already_active");
+  EXPECT_EQ(command(CommandKind::kSwitchover, "dc2").code, ErrorCode::kUnhealthyTarget);
+  EXPECT_EQ(command(CommandKind::kSwitchover, "dc9").code, ErrorCode::kUsage);
+  EXPECT_EQ(command(CommandKind::kSwitchover, "dc1").code, ErrorCode::kAlreadyActive);
   EXPECT_EQ(state_.epoch, 1u);
 }
 
 TEST_F(Rules, HealthGatedCommandsWaitForTheFirstRound) {
   Decision d = command(CommandKind::kSwitchover, "dc2");
-  EXPECT_EQ(d.code, "no_health_yet");
+  EXPECT_EQ(d.code, ErrorCode::kNoHealthYet);
   EXPECT_TRUE(command(CommandKind::kFailover, "dc2", /*force=*/true).ok);
 }
 
 TEST_F(Rules, ForcedFailoverSaysSoInTheEvent) {
   round(Health::kGreen, Health::kRed);
-  EXPECT_EQ(command(CommandKind::kFailover, "dc2").code, "unhealthy_target");
+  EXPECT_EQ(command(CommandKind::kFailover, "dc2").code, ErrorCode::kUnhealthyTarget);
   Decision d = command(CommandKind::kFailover, "dc2", /*force=*/true);
   ASSERT_TRUE(d.ok);
-  EXPECT_EQ(d.transition, "forced_failover");
+  EXPECT_EQ(d.transition, Transition::kForcedFailover);
   EXPECT_NE(events_.back().message.find("forced: dc2 was red"), std::string::npos) << events_.back().message;
   EXPECT_TRUE(state_.is_fenced("dc1"));  // an abandoned cluster is fenced
 }
@@ -344,6 +344,35 @@ TEST_F(Rules, ResumeAndAckAreIdempotent) {
   EXPECT_EQ(command(CommandKind::kResume).reply, "automatic failover was not paused");
   EXPECT_EQ(command(CommandKind::kAck).reply, "nothing to acknowledge: automatic failover is not held down");
   EXPECT_TRUE(events_.empty());
+}
+
+// Several agents: the peers' confirmation decides, not this agent's streak.
+TEST_F(Rules, WithPeersTheConfirmationDecidesNotTheOwnStreak) {
+  HealthRound r;
+  r.clusters = {{"dc1", Health::kUnreachable, "", {}}, {"dc2", Health::kGreen, "", {}}};
+  PeerConfirmation one{false, "1 of 3 live agent(s) see dc1 bad (a1: unreachable); 2 needed"};
+  for (int i = 0; i < 5; ++i) {
+    ctl_.observe(r);
+    Decision d = ctl_.evaluate(state_, r, now_, &one);
+    EXPECT_FALSE(d.next) << "round " << i << ": one agent's broken network never moves the pair";
+  }
+  ControllerView v = ctl_.view(state_, &r, now_, &one);
+  EXPECT_EQ(v.blocker, Blocker::kUnconfirmed);
+  EXPECT_NE(v.text.find("not confirmed: 1 of 3"), std::string::npos);
+  PeerConfirmation two{true, "2 of 3 live agent(s) see dc1 bad (a1: unreachable, a2: unreachable); 2 needed"};
+  Decision d = ctl_.evaluate(state_, r, now_, &two);
+  ASSERT_TRUE(d.next);
+  EXPECT_EQ(d.next->active, "dc2");
+  EXPECT_NE(d.next->reason.find("confirmed: 2 of 3"), std::string::npos) << d.next->reason;
+}
+
+TEST_F(Rules, APeerConfirmationDoesNotBypassPauseOrHoldDown) {
+  state_.pause = PauseInfo{true, "operator bob", "", now_, {}};
+  HealthRound r;
+  r.clusters = {{"dc1", Health::kRed, "", {}}, {"dc2", Health::kGreen, "", {}}};
+  PeerConfirmation yes{true, "3 of 3"};
+  ctl_.observe(r);
+  EXPECT_FALSE(ctl_.evaluate(state_, r, now_, &yes).next);
 }
 
 }  // namespace

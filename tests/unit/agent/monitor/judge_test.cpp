@@ -2,6 +2,8 @@
 // verdict (docs/health.md).
 #include "monitor/judge.hpp"
 
+#include "es/response.hpp"
+
 #include <gtest/gtest.h>
 
 namespace haes {
@@ -40,16 +42,19 @@ TEST(JudgeNode, StatusFieldGivesTheHealth) {
 }
 
 TEST(JudgeNode, NoMasterIsUnreachableNotRed) {
-  auto o = judge_node(answer(503, R"({"error":{"root_cause":[],"type":"master_not_discovered_exception","reason":null},"status":503})"));
+  auto o = judge_node(answer(
+      503, R"({"error":{"root_cause":[],"type":"master_not_discovered_exception","reason":null},"status":503})"));
   EXPECT_EQ(o.health, Health::kUnreachable);
   EXPECT_EQ(o.failure, ProbeFailure::kNoMaster);
 }
 
 TEST(JudgeNode, AuthAndOtherHttpErrorsAreTypedApart) {
-  auto auth = judge_node(answer(401, R"({"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401})"));
+  auto auth = judge_node(answer(
+      401, R"({"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401})"));
   EXPECT_EQ(auth.failure, ProbeFailure::kAuth);
   EXPECT_NE(auth.reason.find("security_exception"), std::string::npos);
-  auto blocked = judge_node(answer(503, R"({"error":{"type":"cluster_block_exception","reason":"blocked"},"status":503})"));
+  auto blocked =
+      judge_node(answer(503, R"({"error":{"type":"cluster_block_exception","reason":"blocked"},"status":503})"));
   EXPECT_EQ(blocked.failure, ProbeFailure::kHttpError);
   EXPECT_NE(blocked.reason.find("HTTP 503 cluster_block_exception"), std::string::npos);
 }
@@ -63,10 +68,10 @@ TEST(JudgeNode, BodiesWithoutAStatusAreBadBodies) {
 }
 
 TEST(JudgeNode, TransportErrorsKeepTheirKind) {
-  EXPECT_EQ(judge_node(Result<es::Response>(Error{"connect", "refused"})).failure, ProbeFailure::kConnect);
-  EXPECT_EQ(judge_node(Result<es::Response>(Error{"timeout", "slow"})).failure, ProbeFailure::kTimeout);
-  EXPECT_EQ(judge_node(Result<es::Response>(Error{"tls", "bad cert"})).failure, ProbeFailure::kTls);
-  EXPECT_EQ(judge_node(Result<es::Response>(Error{"bad_response", "cut"})).failure, ProbeFailure::kBadBody);
+  EXPECT_EQ(judge_node(Result<es::Response>(Error{ErrorCode::kConnect, "refused"})).failure, ProbeFailure::kConnect);
+  EXPECT_EQ(judge_node(Result<es::Response>(Error{ErrorCode::kTimeout, "slow"})).failure, ProbeFailure::kTimeout);
+  EXPECT_EQ(judge_node(Result<es::Response>(Error{ErrorCode::kTls, "bad cert"})).failure, ProbeFailure::kTls);
+  EXPECT_EQ(judge_node(Result<es::Response>(Error{ErrorCode::kBadResponse, "cut"})).failure, ProbeFailure::kBadBody);
 }
 
 TEST(JudgeCluster, AllAgreeingNodesGiveTheirHealth) {
@@ -96,6 +101,47 @@ TEST(JudgeCluster, RedIsKeptApartFromUnreachable) {
                                     node("b", Health::kUnreachable, ProbeFailure::kConnect)});
   EXPECT_EQ(gone.health, Health::kUnreachable);
   EXPECT_NE(gone.reason.find("no node gave a health answer"), std::string::npos);
+}
+
+// Found by tests/fuzz/es_answer_fuzz.cpp: an answer that is not UTF-8 (a
+// proxy's Latin-1 error page, garbage) went byte for byte into the node's
+// reason, and from there into the verdict, the state record (a proto3
+// string) and JSON output, which all need valid UTF-8.
+TEST(JudgeNode, ReasonsAreValidUtf8WhateverTheAnswer) {
+  const std::string latin1 =
+      "<html>Passerelle d\xe9"
+      "faillante\r\nsecond line</html>";
+  auto o = judge_node(answer(502, latin1));
+  EXPECT_EQ(o.failure, ProbeFailure::kHttpError);
+  EXPECT_EQ(o.reason,
+            "HTTP 502: <html>Passerelle d\xef\xbf\xbd"
+            "faillante");
+  EXPECT_NO_THROW((void)nlohmann::json(o.reason).dump());
+  auto body = judge_node(answer(200, "\xff\xfe{status"));
+  EXPECT_EQ(body.failure, ProbeFailure::kBadBody);
+  EXPECT_NO_THROW((void)nlohmann::json(body.reason).dump());
+  // A UTF-8 character is never cut in two, and a cut is marked.
+  const std::string accents(300, 'x');
+  auto cut = judge_node(answer(500, "\xc3" + accents));
+  EXPECT_EQ(cut.reason.rfind("HTTP 500: \xef\xbf\xbd", 0), 0u) << cut.reason;
+  EXPECT_EQ(cut.reason.substr(cut.reason.size() - 3), "…");
+  std::string e_acute;
+  for (int i = 0; i < 150; ++i) {
+    e_acute += "\xc3\xa9";
+  }
+  auto halves = judge_node(answer(500, "x" + e_acute));  // byte 200 is the first half of an é
+  EXPECT_NO_THROW((void)nlohmann::json(halves.reason).dump());
+  EXPECT_EQ(halves.reason, "HTTP 500: x" + e_acute.substr(0, 198) + "…");
+}
+
+TEST(ShownText, ReplacesWhatIsNotUtf8AndKeepsOneLine) {
+  EXPECT_EQ(es::shown_text("a\nb\rc", 10), "a b c");
+  EXPECT_EQ(es::shown_text("\xed\xa0\x80", 10), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+  EXPECT_EQ(es::shown_text("\xc0\xaf", 10), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
+  EXPECT_EQ(es::shown_text("\xf0\x9f\x98\x80!", 10), "\xf0\x9f\x98\x80!");
+  EXPECT_EQ(es::shown_text("\xf0\x9f\x98\x80!", 3), "…");
+  EXPECT_EQ(es::shown_text("abcdef", 3), "abc…");
+  EXPECT_EQ(es::shown_text("", 3), "");
 }
 
 }  // namespace

@@ -15,8 +15,7 @@ class VerdictRule : public ::testing::Test {
     inputs_.fail_threshold = 3;
   }
 
-  void observe(const std::string& cluster, Health health, std::vector<Health> nodes,
-               const std::string& reason = "") {
+  void observe(const std::string& cluster, Health health, std::vector<Health> nodes, const std::string& reason = "") {
     ClusterObservation c;
     c.name = cluster;
     c.health = health;
@@ -76,8 +75,7 @@ TEST_F(VerdictRule, OneOrTwoBadRoundsChangeNoVerdictThreeDo) {
   EXPECT_FALSE(v.allow);
   EXPECT_EQ(v.cluster, "");
   EXPECT_EQ(v.find_cluster("dc1")->reason, "active but red for 3 rounds: 2/2 nodes report red");
-  EXPECT_EQ(v.reason,
-            "no cluster may take traffic: dc1 is active but red for 3 rounds: 2/2 nodes report red");
+  EXPECT_EQ(v.reason, "no cluster may take traffic: dc1 is active but red for 3 rounds: 2/2 nodes report red");
   EXPECT_FALSE(v.find_node("dc1", "es1")->may_take_traffic);
 }
 
@@ -114,8 +112,7 @@ TEST_F(VerdictRule, AnActiveClusterMissingFromTheConfigIsNamed) {
   state_.active = "dc9";
   Verdict v = build();
   EXPECT_FALSE(v.allow);
-  EXPECT_EQ(v.reason,
-            "no cluster may take traffic: the active cluster dc9 is not in the configuration");
+  EXPECT_EQ(v.reason, "no cluster may take traffic: the active cluster dc9 is not in the configuration");
 }
 
 TEST_F(VerdictRule, AtMostOneClusterEverMayTakeTraffic) {

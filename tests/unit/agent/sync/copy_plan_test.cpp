@@ -1,0 +1,206 @@
+// The repository copy's decisions: the order of a sync's steps, the
+// direction by role, each rsync phase's command line, and what rsync's
+// report and the passive cluster's answer mean.
+#include "sync/copy_plan.hpp"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+namespace haes::sync {
+namespace {
+
+RepositoryCopyConfig config() {
+  RepositoryCopyConfig c;
+  c.locations = {{"dc1", "/srv/a/haes"}, {"dc2", "es@dc2-es1:/srv/b/haes/"}};
+  c.rsync_command = "rsync";
+  c.timeout = std::chrono::minutes(30);
+  return c;
+}
+
+Plan plan(const std::string& source, const std::string& target) {
+  Plan p;
+  p.epoch = 3;
+  p.source = source;
+  p.target = target;
+  return p;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+size_t pos(const std::vector<SyncStep>& v, SyncStep s) { return std::find(v.begin(), v.end(), s) - v.begin(); }
+
+TEST(SyncSteps, WithoutACopySnapshotThenRestore) {
+  EXPECT_EQ(sync_steps(false), (std::vector<SyncStep>{SyncStep::kSnapshot, SyncStep::kRestore, SyncStep::kRecordPoint,
+                                                      SyncStep::kRetention}));
+}
+
+TEST(SyncSteps, WithACopyBlobsThenRootThenVerifyBeforeTheRestore) {
+  const auto s = sync_steps(true);
+  ASSERT_EQ(s.size(), 9u);
+  EXPECT_EQ(s[0], SyncStep::kSnapshot);
+  EXPECT_EQ(s[1], SyncStep::kCopyBlobs);
+  EXPECT_EQ(s[2], SyncStep::kCopyRoot);
+  EXPECT_EQ(s[3], SyncStep::kVerifyCopy);
+  EXPECT_EQ(s[4], SyncStep::kRestore);
+  // Nothing is deleted at the target before its cluster finished restoring,
+  // and only after the root that no longer names it was carried across.
+  EXPECT_LT(pos(s, SyncStep::kRestore), pos(s, SyncStep::kPrune));
+  EXPECT_LT(pos(s, SyncStep::kRetention), pos(s, SyncStep::kCopyAfterRetention));
+  EXPECT_LT(pos(s, SyncStep::kCopyAfterRetention), pos(s, SyncStep::kPrune));
+  EXPECT_EQ(s.back(), SyncStep::kPrune);
+}
+
+TEST(CopyRoute, FromTheActiveClustersRepositoryToThePassiveOnes) {
+  auto r = copy_route(plan("dc1", "dc2"), config());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->from_cluster, "dc1");
+  EXPECT_EQ(r->to_cluster, "dc2");
+  EXPECT_EQ(r->from, "/srv/a/haes/");  // a trailing slash: the directory's contents
+  EXPECT_EQ(r->to, "es@dc2-es1:/srv/b/haes/");
+}
+
+TEST(CopyRoute, AfterAFailoverTheOtherWay) {
+  auto r = copy_route(plan("dc2", "dc1"), config());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->from, "es@dc2-es1:/srv/b/haes/");
+  EXPECT_EQ(r->to, "/srv/a/haes/");
+}
+
+TEST(CopyRoute, AClusterWithoutALocationIsAConfigError) {
+  auto r = copy_route(plan("dc1", "dc3"), config());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kConfig);
+  EXPECT_NE(r.error().message.find("dc3"), std::string::npos);
+}
+
+TEST(RsyncArgv, BlobsNeverTheRootFilesAndNeverDeletes) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  auto a = rsync_argv(config(), CopyPhase::kBlobs, r);
+  EXPECT_EQ(a.front(), "rsync");
+  EXPECT_TRUE(has(a, "--exclude=/index-*"));  // anchored: shard-level index-* files are blobs
+  EXPECT_TRUE(has(a, "--exclude=/index.latest"));
+  EXPECT_TRUE(has(a, "--partial-dir=.haes-rsync-partial"));
+  EXPECT_TRUE(has(a, "--stats"));
+  for (const auto& x : a) {
+    EXPECT_EQ(x.find("--delete"), std::string::npos) << x;
+  }
+  EXPECT_EQ(a[a.size() - 2], "/srv/a/haes/");
+  EXPECT_EQ(a.back(), "es@dc2-es1:/srv/b/haes/");
+}
+
+TEST(RsyncArgv, RootFilesOnlyByChecksumStaleOnesDeletedAfter) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  auto a = rsync_argv(config(), CopyPhase::kRoot, r);
+  EXPECT_TRUE(has(a, "--checksum"));
+  EXPECT_TRUE(has(a, "--delete-after"));
+  const auto inc = std::find(a.begin(), a.end(), "--include=/index-*");
+  const auto exc = std::find(a.begin(), a.end(), "--exclude=*");
+  ASSERT_NE(inc, a.end());
+  ASSERT_NE(exc, a.end());
+  EXPECT_LT(inc, exc);  // rsync's first matching rule wins
+  EXPECT_FALSE(has(a, "--dry-run"));
+}
+
+TEST(RsyncArgv, VerifyIsTheRootPhaseAsADryRun) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  auto root = rsync_argv(config(), CopyPhase::kRoot, r);
+  auto v = rsync_argv(config(), CopyPhase::kVerify, r);
+  EXPECT_TRUE(has(v, "--dry-run"));
+  std::erase(v, std::string("--dry-run"));
+  EXPECT_EQ(v, root);
+}
+
+TEST(RsyncArgv, PruneDeletesOnlyTransfersNothing) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  auto a = rsync_argv(config(), CopyPhase::kPrune, r);
+  EXPECT_TRUE(has(a, "--delete-after"));
+  EXPECT_TRUE(has(a, "--existing"));
+  EXPECT_TRUE(has(a, "--ignore-existing"));
+}
+
+TEST(RsyncArgv, SshCommandAndBandwidthLimitWhenSet) {
+  auto c = config();
+  auto r = *copy_route(plan("dc1", "dc2"), c);
+  EXPECT_FALSE(has(rsync_argv(c, CopyPhase::kBlobs, r), "-e"));
+  c.ssh_command = "ssh -i /etc/haes/key -o BatchMode=yes";
+  c.bandwidth_limit = 512;
+  c.rsync_command = "/opt/rsync/bin/rsync";
+  auto a = rsync_argv(c, CopyPhase::kBlobs, r);
+  EXPECT_EQ(a.front(), "/opt/rsync/bin/rsync");
+  auto e = std::find(a.begin(), a.end(), "-e");
+  ASSERT_NE(e, a.end());
+  EXPECT_EQ(*(e + 1), "ssh -i /etc/haes/key -o BatchMode=yes");  // one argument: rsync splits it
+  EXPECT_TRUE(has(a, "--bwlimit=512"));
+}
+
+constexpr std::string_view kStats = R"(
+Number of files: 5 (reg: 2, dir: 3)
+Number of created files: 4 (reg: 2, dir: 2)
+Number of deleted files: 3
+Number of regular files transferred: 2
+Total file size: 100,002 bytes
+Total transferred file size: 1,100,002 bytes
+Literal data: 100,002 bytes
+Total bytes sent: 100,270
+)";
+
+TEST(ParseRsyncStats, FilesBytesDeletedWithDigitGrouping) {
+  auto s = parse_rsync_stats(kStats);
+  EXPECT_TRUE(s.found);
+  EXPECT_EQ(s.files, 2u);
+  EXPECT_EQ(s.bytes, 1100002u);
+  EXPECT_EQ(s.deleted, 3u);
+  EXPECT_FALSE(parse_rsync_stats("rsync: connection unexpectedly closed").found);
+}
+
+TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheLastLine) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  auto m = rsync_failure(CopyPhase::kBlobs, r, 255, 0, false,
+                         "ssh: connect to host dc2-es1 port 22: Connection refused\nrsync error: unexplained error\n");
+  EXPECT_NE(m.find("from dc1 to dc2 (blobs phase"), std::string::npos) << m;
+  EXPECT_NE(m.find("exited with 255 (the remote shell failed"), std::string::npos) << m;
+  EXPECT_NE(m.find(": rsync error: unexplained error;"), std::string::npos) << m;
+  EXPECT_NE(m.find("nothing restored"), std::string::npos) << m;
+  EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 9, false, "").find("killed by signal 9"), std::string::npos);
+  EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 15, true, "").find("sync.repository.copy.timeout"),
+            std::string::npos);
+}
+
+TEST(JudgeVerify, NothingToSendOrDeleteIsAVerifiedCopy) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  RsyncStats s;
+  s.found = true;
+  EXPECT_TRUE(judge_verify(s, r));
+  s.files = 1;
+  auto bad = judge_verify(s, r);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kCopyFailed);
+  s.files = 0;
+  s.deleted = 1;
+  EXPECT_FALSE(judge_verify(s, r));
+  EXPECT_FALSE(judge_verify(RsyncStats{}, r));  // no report: not verified
+}
+
+TEST(JudgeCopiedSnapshot, TheTargetMustReadItAsSuccess) {
+  auto r = *copy_route(plan("dc1", "dc2"), config());
+  Answer ok;
+  ok.status = 200;
+  ok.body = {{"snapshots", {{{"snapshot", "s1"}, {"state", "SUCCESS"}}}}};
+  EXPECT_TRUE(judge_copied_snapshot(ok, "s1", r));
+  EXPECT_FALSE(judge_copied_snapshot(ok, "s2", r));
+  Answer missing;
+  missing.status = 404;
+  missing.es_type = "snapshot_missing_exception";
+  missing.summary = "HTTP 404 snapshot_missing_exception: [haes:s1/u] is missing";
+  auto e = judge_copied_snapshot(missing, "s1", r);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, ErrorCode::kCopyFailed);
+  EXPECT_NE(e.error().message.find("is missing"), std::string::npos) << e.error().message;
+  EXPECT_NE(e.error().message.find("nothing restored"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace haes::sync
