@@ -32,6 +32,12 @@ def wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> str:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(out: str) -> str:
     rps = re.search(r"Requests/sec:\s+(\S+)", out).group(1)
     lat = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
@@ -67,13 +73,20 @@ def main() -> int:
 
         print(f"\n== spoe-load against haes-agent ({a.seconds}s each; agent spoe.threads=2)")
         for k, n in ((1, 1), (4, 16), (8, 64)):
+            cpu0 = cpu_seconds(agent.proc.pid)
             r = subprocess.run([str(load), "--port", str(agent.spoe_port), "--connections", str(k),
                                 "--inflight", str(n), "--seconds", str(a.seconds)],
                                capture_output=True, text=True)
+            cpu = cpu_seconds(agent.proc.pid) - cpu0
             if r.returncode != 0:
                 print(r.stdout + r.stderr)
                 return 1
             print(f"-- K={k} N={n}\n" + r.stdout.strip())
+            # The agent's own CPU per message: what the verdict path costs,
+            # much less sensitive than messages/s to other load on the machine.
+            m = re.search(r"messages=(\d+)", r.stdout)
+            if m and int(m.group(1)) > 0:
+                print(f"agent CPU: {cpu:.2f} s, {cpu / int(m.group(1)) * 1e6:.2f} us/message")
 
         if not a.skip_e2e:
             rc = e2e(procs, tmp, agent, ports, fake, a.seconds)

@@ -133,9 +133,8 @@ void run_connection(const Options& o, Clock::time_point end, Result& r) {
         busy[slot] = false;
         --outstanding;
         auto now = Clock::now();
-        r.latencies_ns.push_back(static_cast<uint32_t>(
-            std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent[slot]).count(),
-                              UINT32_MAX)));
+        r.latencies_ns.push_back(static_cast<uint32_t>(std::min<int64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent[slot]).count(), UINT32_MAX)));
         ++r.messages;
         if (now >= end) {
           stopping = true;
@@ -168,19 +167,27 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = std::atoi(v.c_str());
-    else if (k == "--connections") o.connections = std::atoi(v.c_str());
-    else if (k == "--inflight") o.inflight = std::atoi(v.c_str());
-    else if (k == "--seconds") o.seconds = std::atof(v.c_str());
-    else if (k == "--args") o.with_args = v != "none";
+    if (k == "--host")
+      o.host = v;
+    else if (k == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (k == "--connections")
+      o.connections = std::atoi(v.c_str());
+    else if (k == "--inflight")
+      o.inflight = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      o.seconds = std::atof(v.c_str());
+    else if (k == "--args")
+      o.with_args = v != "none";
     else {
       std::fprintf(stderr, "spoe-load: unknown option %s\n", k.c_str());
       return 2;
     }
   }
   if (o.port <= 0 || o.connections <= 0 || o.inflight <= 0 || o.seconds <= 0) {
-    std::fprintf(stderr, "usage: spoe-load --port P [--host H] [--connections K] [--inflight N] [--seconds S] [--args cluster|none]\n");
+    std::fprintf(
+        stderr,
+        "usage: spoe-load --port P [--host H] [--connections K] [--inflight N] [--seconds S] [--args cluster|none]\n");
     return 2;
   }
   std::vector<Result> results(static_cast<size_t>(o.connections));

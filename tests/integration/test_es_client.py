@@ -60,8 +60,10 @@ def test_tls_and_credentials(procs, tmp_path, monkeypatch):
     badpw = EssimCluster.start(procs, "badpw", nodes=1, **kw)
     pw = tmp_path / "pw"
     pw.write_text("s3cret pw\n")  # the trailing newline is stripped
+    pw.chmod(0o600)  # a secret file others can read is refused (docs/security.md)
     wrong = tmp_path / "wrong"
     wrong.write_text("nope")
+    wrong.chmod(0o600)
     clusters = {c.name: nodes_of(c) for c in (good, apikey, badca, insecure, badpw)}
     agent = AgentRun(tmp_path / "agent", clusters, preferred="good",
                      schemes={c: "https" for c in clusters},

@@ -4,6 +4,8 @@ counted THROUGH HAProxy, as clients would."""
 
 import json
 import threading
+import time
+from pathlib import Path
 
 
 from haestest.bed import Bed
@@ -50,6 +52,24 @@ def sync_now(bed):
     return r
 
 
+def in_background(fn):
+    """Runs fn() in a thread; returns (thread, result dict with "r")."""
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", fn()))
+    t.start()
+    return t, result
+
+
+def writes_in(counters: dict) -> dict:
+    """The write requests (PUT, POST, DELETE) among essim's counters ("POST snapshot.restore": n)."""
+    return {k: v for k, v in counters.items() if k.split(" ", 1)[0] in ("PUT", "POST", "DELETE")}
+
+
+def endpoints(counters: dict) -> set:
+    """essim's counter keys without the method: {"snapshot.restore", "indices.close", ...}."""
+    return {k.split(" ", 1)[-1] for k in counters}
+
+
 def test_writes_through_haproxy_reach_dc2_after_one_sync(procs, tmp_path):
     bed = start(procs, tmp_path)
     status, _ = via(bed, "PUT", "/orders", {"settings": {"number_of_shards": 2, "number_of_replicas": 1}})
@@ -73,6 +93,13 @@ def test_writes_through_haproxy_reach_dc2_after_one_sync(procs, tmp_path):
     status, out = bed.dc2.es("PUT", "/_snapshot/haes/rogue?wait_for_completion=true", {"indices": "orders"})
     assert status == 500 and "readonly" in json.dumps(out)
 
+    # Every family the agent exports is documented (docs/metrics.md).
+    _, body = bed.agent.health("/metrics")
+    families = [line.split()[2] for line in body.splitlines() if line.startswith("# TYPE ")]
+    assert len(families) > 40, body[:500]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    undocumented = [f for f in families if f"`{f}`" not in doc]
+    assert not undocumented, f"families missing from docs/metrics.md: {undocumented}"
 
 def test_failover_loses_only_what_came_after_the_sync_point_then_dc1_becomes_the_target(procs, tmp_path):
     bed = start(procs, tmp_path)
@@ -181,7 +208,7 @@ def test_roles_change_during_a_sync_stops_it_before_the_new_active_cluster(procs
     out = result["r"]
     assert out.returncode == 1 and "roles changed" in out.stdout and "dc2 was not touched" in out.stdout
     counters = bed.dc2.counters()["total"]
-    assert not any(k.startswith("snapshot.restore") or k.startswith("indices.close") for k in counters), counters
+    assert not endpoints(counters) & {"snapshot.restore", "indices.close"}, counters
     assert "orders" not in bed.dc2.state()["indices"]
     assert any(e["kind"] == "sync_failed" and "roles changed" in e["message"] for e in bed.events())
 
@@ -329,7 +356,7 @@ def test_a_snapshot_that_does_not_succeed_is_never_restored(procs, tmp_path):
     r = result["r"]
     assert r.returncode == 1 and name in r.stdout, r.stdout
     counters = bed.dc2.counters()["total"]
-    assert not any(k.startswith("snapshot.restore") for k in counters), counters
+    assert "snapshot.restore" not in endpoints(counters), counters
     assert "orders" not in bed.dc2.state()["indices"]
     bed.dc1.set_snapshot_speed(10_000_000)
     r = sync_now(bed)  # retried: the next one succeeds
@@ -423,3 +450,93 @@ def test_an_operator_hold_stops_syncs_even_mid_sync_and_survives_kill9(procs, tm
     assert bed.dc2.count("orders") == 300
     kinds = [e["kind"] for e in bed.events()]
     assert "sync_hold" in kinds and "sync_release" in kinds
+
+
+def test_a_failover_during_verify_restore_never_touches_the_new_active_cluster(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    assert sync_now(bed).returncode == 0
+    bed.dc2.set_snapshot_speed(100_000)  # the scratch restore on dc2 copies for ~6 s
+    t, result = in_background(lambda: bed.agent.haesctl("verify-restore", timeout=120))
+    wait_for(lambda: "haes-verify-orders" in bed.dc2.state()["indices"], 30, what="the scratch restore on dc2")
+    bed.dc2.control("/counters/reset", {})
+    r = bed.agent.haesctl("failover", "--to", "dc2", "--force", "--reason", "dc1 lost")
+    assert r.returncode == 0, r.stdout
+    t.join(60)
+    out = result["r"]
+    assert out.returncode == 1, out.stdout
+    assert "roles changed" in out.stdout and "stopped before deleting haes-verify-orders on dc2" in out.stdout, out.stdout
+    assert "scratch index(es) left on dc2: haes-verify-orders" in out.stdout, out.stdout
+    # On dc2's side: after the role change, the only write is the restore
+    # sent before it (essim counts a request when it ends); nothing deleted,
+    # nothing counted or listed either: besides that restore, dc2 only saw
+    # the health monitor's GET / and GET _cluster/health.
+    counters = bed.dc2.counters()["total"]
+    writes = writes_in(counters)
+    assert writes == {"POST snapshot.restore": 1}, writes
+    assert endpoints(counters) <= {"root", "cluster.health", "snapshot.restore"}, counters
+    assert "haes-verify-orders" in bed.dc2.state()["indices"]
+    assert bed.dc2.count("haes-verify-orders") == 300  # the scratch copy stays, untouched
+    ev = [e for e in bed.events() if e["kind"] == "verify_restore_failed"]
+    assert ev and "roles changed" in ev[-1]["message"], ev
+    assert bed.metric("haes_sync_guard_refusals_total") >= 1
+    assert bed.status()["sync"]["last_verify_ok"] is False
+
+
+def test_the_agent_stops_at_once_mid_snapshot_and_mid_restore(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    for slow, step in ((bed.dc1, "snapshot"), (bed.dc2, "restore")):
+        slow.set_snapshot_speed(50_000)  # the step runs ~12 s
+        t, result = in_background(lambda: sync_now(bed))
+        bed.wait_status(lambda s: s["sync"]["running"].startswith("sync: " + step), timeout=30,
+                        what=f"the {step} running")
+        t0 = time.monotonic()
+        rc = bed.agent.proc.stop(grace=10)
+        took = time.monotonic() - t0
+        t.join(30)
+        assert rc == 0, bed.agent.proc.log()[-2000:]
+        assert took < 2.0, f"the agent took {took:.1f} s to stop mid-{step}"
+        log = bed.agent.proc.log()
+        assert "haes-agent stopped" in log and "destroyed while" not in log, log[-2000:]
+        slow.set_snapshot_speed(100_000_000)
+        bed.agent.start(procs)
+    # Nothing was left half-done that a sync cannot redo.
+    wait_for(lambda: sync_now(bed).returncode == 0, 60, what="a successful sync after the restarts")
+    assert bed.dc2.count("orders") == 300
+
+
+def test_a_switchover_and_sync_now_wait_for_the_running_sync_then_proceed(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    bed.dc1.bulk_index("orders", {i: {"pad": "x" * 2000} for i in range(300)})
+    bed.dc1.set_snapshot_speed(100_000)  # the running sync's snapshot: ~6 s
+    t1, first = in_background(lambda: sync_now(bed))
+    bed.wait_status(lambda s: s["sync"]["running"].startswith("sync: snapshot"), what="a sync running")
+    t2, switch = in_background(lambda: bed.agent.haesctl("switchover", "--to", "dc2", "--reason", "maintenance",
+                                                         timeout=120))
+    bed.wait_status(lambda s: "[waiting for it: switchover to dc2 by operator" in s["sync"]["running"],
+                    what="the switchover waiting")
+    t3, later = in_background(lambda: sync_now(bed))
+    bed.wait_status(lambda s: "; sync now by operator" in s["sync"]["running"], what="sync now waiting behind it")
+    running = [line for line in bed.agent.haesctl("status").stdout.splitlines() if line.startswith("running: ")]
+    assert running[0].startswith("running: sync: snapshot haes-e1-"), running
+    assert "[waiting for it: switchover to dc2 by operator" in running[0], running
+    bed.dc1.set_snapshot_speed(100_000_000)
+    for t in (t1, t2, t3):
+        t.join(120)
+    assert first["r"].returncode == 0, first["r"].stdout
+    sw = switch["r"]
+    assert sw.returncode == 0, sw.stdout
+    assert "waited " in sw.stdout and "for the running sync (snapshot haes-e1-" in sw.stdout, sw.stdout
+    assert "dc1 -> dc2 without loss" in sw.stdout, sw.stdout
+    assert bed.status()["active"] == "dc2"
+    # Queued behind the switchover: ran after it, in the new direction.
+    after = later["r"]
+    assert after.returncode == 0, after.stdout
+    assert "and the 1 operation(s) waiting before this one" in after.stdout, after.stdout
+    assert "from dc2 to dc1" in after.stdout, after.stdout
+    assert bed.dc1.count("orders") == 300
+    assert bed.status()["sync"]["running"] == ""

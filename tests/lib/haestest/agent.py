@@ -68,6 +68,9 @@ class AgentRun:
     extra: dict = field(default_factory=dict)  # merged into the config (top-level keys)
     cluster_extra: dict = field(default_factory=dict)  # cluster -> keys added to its entry (tls, auth)
     schemes: dict = field(default_factory=dict)        # cluster -> "https" (default http)
+    host: str = "127.0.0.1"       # where the agent's ports listen (a namespace's address: netns.py)
+    node_host: str = "127.0.0.1"  # where it finds the ES nodes (netns.py: the lab's host address)
+    launcher: list = field(default_factory=list)       # argv prefix (netns.py: ["ip", "netns", "exec", ns])
     proc: Optional[Proc] = None
 
     @property
@@ -84,14 +87,14 @@ class AgentRun:
 
     def config(self) -> dict:
         cfg = {
-            "spoe": {"listen": f"127.0.0.1:{self.spoe_port}", "threads": 2},
-            "health": {"listen": f"127.0.0.1:{self.health_port}"},
-            "agent_check": {"listen": f"127.0.0.1:{self.agent_check_port}"},
+            "spoe": {"listen": f"{self.host}:{self.spoe_port}", "threads": 2},
+            "health": {"listen": f"{self.host}:{self.health_port}"},
+            "agent_check": {"listen": f"{self.host}:{self.agent_check_port}"},
             "admin": {"socket": str(self.admin_socket)},
             "state": {"store": "local", "path": str(self.state_path)},
             "clusters": [
                 {"name": name,
-                 "nodes": [{"name": n, "url": f"{self.schemes.get(name, 'http')}://127.0.0.1:{p}"}
+                 "nodes": [{"name": n, "url": f"{self.schemes.get(name, 'http')}://{self.node_host}:{p}"}
                            for n, p in nodes.items()],
                  **self.cluster_extra.get(name, {})}
                 for name, nodes in self.clusters.items()
@@ -113,7 +116,7 @@ class AgentRun:
 
     def start(self, procs: ProcessGroup, wait: bool = True) -> Proc:
         self.write_config()
-        self.proc = procs.start("haes-agent", [agent_binary(), "--config", self.config_path])
+        self.proc = procs.start("haes-agent", [*self.launcher, agent_binary(), "--config", self.config_path])
         if wait:
             self.wait_ready()
         return self.proc
@@ -122,7 +125,7 @@ class AgentRun:
         def ready():
             if self.proc is not None and not self.proc.alive():
                 raise AssertionError(f"haes-agent exited: {self.proc.log()[-2000:]}")
-            return port_open(self.spoe_port) and port_open(self.health_port)
+            return port_open(self.spoe_port, self.host) and port_open(self.health_port, self.host)
         wait_for(ready, timeout, what="haes-agent ports")
 
     def stop(self) -> Optional[int]:
@@ -131,7 +134,7 @@ class AgentRun:
     def health(self, path: str) -> tuple[int, str]:
         """GET on the health port; returns (status, body)."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(f"http://{self.host}:{self.health_port}{path}", timeout=5) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()

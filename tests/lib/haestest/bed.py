@@ -22,6 +22,17 @@ from haestest.haproxy import HAProxy
 from haestest.proc import ProcessGroup, wait_for
 
 
+def sync_config(**sync_keys) -> dict:
+    """The `sync:` section most tests use: `orders*` synced through one fs
+    repository both clusters read (`shared` under the common repository
+    root), every hour — so only the first scheduled sync and the test's own
+    `haesctl sync now` run. `sync_keys` add or replace keys of the section."""
+    section = {"interval": "1h", "indices": ["orders*"],
+               "repository": {"name": "haes", "type": "fs", "settings": {"location": "shared"}}}
+    section.update(sync_keys)
+    return {"sync": section}
+
+
 class Bed:
     def __init__(self, procs: ProcessGroup, workdir: Path, dc1: EssimCluster, dc2: EssimCluster,
                  agent: AgentRun, hap: Optional[HAProxy]):
@@ -31,13 +42,18 @@ class Bed:
 
     @classmethod
     def start(cls, procs: ProcessGroup, workdir: Path, *, haproxy: bool = True,
-              agent_extra: Optional[dict] = None, preferred: str = "dc1", nodes: int = 2) -> "Bed":
+              agent_extra: Optional[dict] = None, preferred: str = "dc1", nodes: int = 2,
+              separate_repos: bool = False) -> "Bed":
         """nodes: per cluster; the agent probes all of them, HAProxy's backends
-        hold the first two (servers es1, es2)."""
-        repo = workdir / "repo"
-        repo.mkdir(parents=True, exist_ok=True)
-        dc1 = EssimCluster.start(procs, "dc1", nodes=nodes, repo_root=repo, workdir=workdir / "essim-dc1")
-        dc2 = EssimCluster.start(procs, "dc2", nodes=nodes, repo_root=repo, workdir=workdir / "essim-dc2")
+        hold the first two (servers es1, es2). separate_repos: each cluster
+        has its own path.repo (workdir/repo-dc1, workdir/repo-dc2: two sites,
+        nothing shared) instead of one shared workdir/repo."""
+        roots = {}
+        for name in ("dc1", "dc2"):
+            roots[name] = workdir / (f"repo-{name}" if separate_repos else "repo")
+            roots[name].mkdir(parents=True, exist_ok=True)
+        dc1 = EssimCluster.start(procs, "dc1", nodes=nodes, repo_root=roots["dc1"], workdir=workdir / "essim-dc1")
+        dc2 = EssimCluster.start(procs, "dc2", nodes=nodes, repo_root=roots["dc2"], workdir=workdir / "essim-dc2")
         clusters = {c.name: {f"es{i}": c.port(n) for i, n in enumerate(c.node_names, start=1)}
                     for c in (dc1, dc2)}
         extra = {"failover": {"hold_down": "5s"}}
@@ -55,6 +71,15 @@ class Bed:
                                     health_port=agent.health_port,
                                     nodes={c.name: [c.port(n) for n in c.node_names[:2]] for c in (dc1, dc2)})
         return bed
+
+    def seed_orders(self, docs: int = 50, shards: int = 1, replicas: int = 0):
+        """With a sync configured: after the first scheduled sync, `orders`
+        on dc1 with `docs` documents, synced to dc2 by `haesctl sync now`."""
+        self.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first scheduled sync")
+        self.dc1.create_index("orders", shards=shards, replicas=replicas)
+        self.dc1.bulk_index("orders", {i: {"n": i} for i in range(docs)})
+        r = self.agent.haesctl("sync", "now", timeout=120)
+        assert r.returncode == 0, r.stdout
 
     def cluster(self, name: str) -> EssimCluster:
         return {"dc1": self.dc1, "dc2": self.dc2}[name]

@@ -66,7 +66,8 @@ class EssimCluster:
     @classmethod
     def start(cls, procs: ProcessGroup, name: str, nodes: int = 2, repo_root: Optional[Path] = None,
               workdir: Optional[Path] = None, **options) -> "EssimCluster":
-        """options: tls_cert, tls_key, users (path), flavor, snapshot_bytes_per_sec, master_timeout."""
+        """options: tls_cert, tls_key, users (path), flavor, snapshot_bytes_per_sec, master_timeout,
+        license."""
         workdir = Path(workdir or procs.workdir / f"essim-{name}")
         workdir.mkdir(parents=True, exist_ok=True)
         repo_root = Path(repo_root or workdir / "repo")
@@ -135,6 +136,18 @@ class EssimCluster:
     def clear_node(self, node=0):
         return self._node(node, "clear")
 
+    def set_disk(self, node=0, used_percent: Optional[float] = None, used_bytes: Optional[int] = None,
+                 total_bytes: Optional[int] = None):
+        """A node's data disk as _nodes/stats reports it (and as the disk
+        watermarks see it): used share or bytes, optionally its size."""
+        body = {k: v for k, v in (("used_percent", used_percent), ("used_bytes", used_bytes),
+                                  ("total_bytes", total_bytes)) if v is not None}
+        return self._node(node, "disk", body)
+
+    def set_heap(self, node=0, used_percent: Optional[float] = None, max_bytes: Optional[int] = None):
+        body = {k: v for k, v in (("used_percent", used_percent), ("max_bytes", max_bytes)) if v is not None}
+        return self._node(node, "heap", body)
+
     def force_red(self, index: Optional[str] = None):
         return self.control("/cluster/red", {"index": index} if index else {}, "POST")
 
@@ -149,6 +162,26 @@ class EssimCluster:
 
     def set_master_wait(self, seconds: float):
         return self.control("/master_wait", {"seconds": seconds}, "POST")
+
+    def set_ccr_replication(self, delay_ms: Optional[int] = None, stalled: Optional[bool] = None):
+        """This cluster as a CCR follower: apply operations delay_ms after
+        reading them from the leader, or (stalled) read nothing."""
+        body = {k: v for k, v in (("delay_ms", delay_ms), ("stalled", stalled)) if v is not None}
+        return self.control("/ccr/replication", body, "POST")
+
+    def set_license(self, license_type: Optional[str] = None, status: Optional[str] = None):
+        """The license GET /_license reports (CCR needs platinum, enterprise or trial, active)."""
+        body = {k: v for k, v in (("type", license_type), ("status", status)) if v is not None}
+        return self.control("/license", body, "POST")
+
+    def seeds(self) -> list:
+        """This cluster's nodes as remote-cluster seeds (essim: their HTTP addresses)."""
+        return [f"127.0.0.1:{p}" for p in self.ports.values()]
+
+    def add_remote(self, alias: str, leader: "EssimCluster"):
+        """Registers leader as remote cluster alias (cluster.remote.<alias>.seeds)."""
+        return self.ok("PUT", "/_cluster/settings",
+                       {"persistent": {f"cluster.remote.{alias}.seeds": leader.seeds()}})
 
     def counters(self) -> dict:
         return self.control("/counters", method="GET")

@@ -6,6 +6,10 @@ Contract:
   period) when the group closes, including when the test fails.
 - Tests wait on conditions with wait_for(), never on fixed sleeps.
 - Ports come from free_port(): 127.0.0.1 only, chosen at run time.
+- What is not a process (a proxy thread, a network namespace) registers its
+  clean-up with ProcessGroup.defer(); close() undoes everything in reverse
+  order of creation, so a process is stopped before the namespace it runs in
+  is deleted.
 """
 
 from __future__ import annotations
@@ -62,6 +66,24 @@ def wait_for(predicate: Callable[[], Optional[T]], timeout: float = 10.0,
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_exc!r})" if last_exc else ""
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def holds_for(predicate: Callable[[], object], duration: float, interval: float = 0.1,
+              what: str = "invariant") -> None:
+    """Checks predicate again and again for `duration` seconds and fails at the
+    first check it does not hold: for "nothing changes for a while" (no second
+    failover, no transition without etcd), where a sleep and one check would
+    miss a change that came and went."""
+    deadline = time.monotonic() + duration
+    checks = 0
+    while True:
+        value = predicate()
+        checks += 1
+        if not value:
+            raise AssertionError(f"{what} stopped holding after {checks} check(s)")
+        if time.monotonic() >= deadline:
+            return
         time.sleep(interval)
 
 
@@ -134,6 +156,7 @@ class ProcessGroup:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.procs: list[Proc] = []
         self._counter = 0
+        self._undo: list[Callable[[], object]] = []  # clean-ups, run last-in first-out
 
     def start(self, name: str, argv: Sequence[str], env: Optional[dict] = None,
               cwd: Optional[Path] = None, stdin=subprocess.DEVNULL) -> Proc:
@@ -149,11 +172,26 @@ class ProcessGroup:
                 start_new_session=True)  # own process group: killpg reaches children
         proc = Proc(name, popen, log_path)
         self.procs.append(proc)
+        self._undo.append(proc.stop)
         return proc
 
+    def defer(self, cleanup: Callable[[], object]) -> None:
+        """Runs cleanup at close(), in reverse order with the processes'
+        stops. It must be safe to call twice (close() may be called again)."""
+        self._undo.append(cleanup)
+
     def close(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
+        """Stops every process and runs every deferred clean-up, newest
+        first; one failing clean-up does not prevent the others, and the first
+        failure is raised at the end."""
+        errors = []
+        while self._undo:
+            try:
+                self._undo.pop()()
+            except Exception as exc:  # noqa: BLE001 - raised below, after the rest
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def dump_logs(self, tail: int = 60) -> str:
         out = []

@@ -2,6 +2,8 @@
 
 - procs: a ProcessGroup in the test's tmp_path; every process it started is
   stopped after the test, and on failure the tail of each log is printed.
+- netlab: a NetLab (haestest.netns, needs root): a bridge for this test's
+  network namespaces, removed after the test whatever its outcome.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ def procs(request, tmp_path):
     yield group
     failed = any(getattr(request.node, "rep_" + w, None) is not None
                  and getattr(request.node, "rep_" + w).failed for w in ("setup", "call"))
-    group.close()
-    if failed:
-        print("\n" + group.dump_logs())
+    try:
+        group.close()
+    finally:
+        if failed:
+            print("\n" + group.dump_logs())
+
+
+@pytest.fixture
+def netlab(procs):
+    from haestest.netns import NetLab
+    lab = NetLab.create(procs)
+    yield lab
+    lab.close()  # stops the processes started in its namespaces first

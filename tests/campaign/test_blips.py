@@ -1,0 +1,18 @@
+"""The short version of the `blips` campaign (docs/reliability.md): a new seed
+each run, printed; a failure names it, and
+`/usr/bin/python3 tests/campaign/campaign.py blips --seed S` with the same
+sizes replays the same schedule of faults."""
+
+import os
+
+from campaign import run_campaign
+from common import new_seed
+
+PARAMS = {"iterations": 12, "failures": 3}
+
+
+def test_blips_campaign_short(tmp_path):
+    seed = int(os.environ.get("HAES_CAMPAIGN_SEED") or new_seed())
+    report = run_campaign("blips", seed, PARAMS, tmp_path)
+    print(report.summary())
+    assert report.ok, report.summary()

@@ -1,0 +1,70 @@
+"""Several agents: a command only the leader runs (a planned switchover or
+failback, a sync, a restore test) typed on a follower is sent to the
+leader's admin port and answered from there (docs/admin.md "Several
+agents"); without a way to reach the leader it is refused, naming the
+leader and where to run it."""
+
+from __future__ import annotations
+
+import json
+
+from haestest.proc import wait_for
+from haestest.trio import Trio
+
+
+def follower_of(trio, leader):
+    return next(a for a in trio.agents if a is not leader)
+
+
+def wait_first_sync(agent):
+    wait_for(lambda: agent.status()["sync"]["last_result"] != "", 60, what=f"{agent.name}'s first sync")
+
+
+SYNC = {"sync": {"interval": "1h", "indices": ["orders*"],
+                 "repository": {"name": "haes", "type": "fs", "settings": {"location": "shared"}}}}
+
+
+def test_a_planned_switchover_typed_on_a_follower_runs_on_the_leader(procs, tmp_path):
+    trio = Trio(procs, tmp_path, agents=2, admin_ports=True, extra=SYNC)
+    trio.dc1.create_index("orders-1")
+    trio.dc1.bulk_index("orders-1", {f"o{i}": {"n": i} for i in range(20)})
+    leader = trio.leader()
+    follower = follower_of(trio, leader)
+    wait_first_sync(leader)
+    # Only the leader syncs on its own: one snapshot, taken by it; the
+    # follower logged why it skips (several agents never snapshot at once).
+    snaps = trio.dc1.ok("GET", "/_snapshot/haes/_all")["snapshots"]
+    assert len(snaps) == 1, snaps
+    follower.run.proc.wait_log("scheduled syncs skipped: this agent may not run automatic work now")
+    r = follower.run.haesctl("switchover", "--to", "dc2", "--reason", "planned move", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"(run on the leader {leader.name})"), r.stdout
+    trio.wait_all_positive("dc2", timeout=20)
+    # The final sync ran (on the leader): dc2 has every document.
+    assert trio.dc2.count("orders-1") == 20
+    # Journaled on the leader with the operator who typed it, via the follower.
+    events = json.loads(leader.run.haesctl("events", "5", "--json").stdout)["events"]
+    mine = [e for e in events if e["kind"] == "switchover"]
+    assert mine and "(via token@127.0.0.1" in mine[-1]["actor"], events
+    assert mine[-1]["actor"].startswith("operator "), mine[-1]
+    # A refusal from the leader comes back as a refusal (exit 1, its code).
+    again = follower.run.haesctl("switchover", "--to", "dc2", "--json")
+    assert again.returncode == 1, again.stdout
+    assert json.loads(again.stdout)["code"] == "already_active"
+    trio.check()
+
+
+def test_without_an_admin_port_the_follower_names_the_leader(procs, tmp_path):
+    trio = Trio(procs, tmp_path, agents=2, extra=SYNC)
+    leader = trio.leader()
+    follower = follower_of(trio, leader)
+    r = follower.run.haesctl("switchover", "--to", "dc2")
+    assert r.returncode == 1, r.stdout
+    assert f"runs on the leader {leader.name}" in r.stdout and "admin port" in r.stdout, r.stdout
+    # Nothing moved; the leader itself runs it.
+    assert json.loads(follower.run.haesctl("status", "--json").stdout)["active"] == "dc1"
+    wait_first_sync(leader)
+    ok = leader.run.haesctl("switchover", "--to", "dc2", timeout=120)
+    assert ok.returncode == 0, ok.stdout
+    wait_for(lambda: follower.status()["active"] == "dc2", 10, what="the follower sees dc2 active")
+    trio.check()

@@ -1,0 +1,222 @@
+"""Issue 14 end to end: sync.mode: ccr with two essim clusters, haes-agent and
+real HAProxy. dc2 follows dc1's logs-* indices (the agent sets up the remote
+cluster and the followers: sync.ccr.manage); the agent exports their lag,
+promotes them before dc2 takes traffic on a failover, refuses an automatic
+failover when one cannot be promoted, switches over without losing an
+acknowledged write, and re-follows only on an operator's command, after a
+snapshot."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from haestest.bed import Bed
+from haestest.essim import http
+from haestest.proc import holds_for, wait_for
+
+CCR = {"sync": {"mode": "ccr",
+                "repository": {"name": "haes", "type": "fs", "settings": {"location": "shared"}},
+                "ccr": {"indices": ["logs-*"], "manage": True, "poll_interval": "1s", "timeout": "20s",
+                        "transport_port": 0}}}
+INDICES = ("logs-a", "logs-b")
+
+
+def start(procs, tmp_path, haproxy=True):
+    bed = Bed.start(procs, tmp_path, haproxy=haproxy, agent_extra=json.loads(json.dumps(CCR)))
+    for index in INDICES:
+        bed.dc1.create_index(index)
+        bed.dc1.bulk_index(index, {n: {"n": n} for n in range(5)})
+    bed.wait_status(lambda s: sorted(f["index"] for f in s["sync"]["followers"]) == list(INDICES)
+                    and s["sync"]["passive_data_age_seconds"] >= 0, timeout=30,
+                    what="every logs-* index of dc1 followed on dc2, caught up")
+    wait_for(lambda: all(bed.dc2.count(i) == 5 for i in INDICES), 15, what="the followers' copies")
+    if haproxy:
+        bed.hap.wait_servers("es_dc1", "UP")
+    return bed
+
+
+def followers_on(cluster):
+    return sorted(f["follower_index"] for f in cluster.ok("GET", "/_all/_ccr/info")["follower_indices"])
+
+
+def write_through(bed, index, doc_id):
+    return bed.hap.request("PUT", f"/{index}/_doc/{doc_id}", {"n": doc_id}).status
+
+
+def test_lag_is_exported_and_shown_with_the_indices_not_followed(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    assert bed.metric("haes_ccr_follower_operations_behind", index="logs-a") == 0
+    assert bed.metric("haes_ccr_follower_status", index="logs-a", status="active") == 1
+    assert bed.metric("haes_sync_passive_data_age_seconds") >= 0
+    # dc2 applies what it reads 4 s late: the lag shows, in operations and seconds.
+    bed.dc2.set_ccr_replication(delay_ms=6000)
+    bed.dc1.bulk_index("logs-a", {n: {"n": n} for n in range(100, 110)})
+    wait_for(lambda: (bed.metric("haes_ccr_follower_operations_behind", index="logs-a") or 0) >= 10, 10,
+             what="logs-a 10 operations behind in /metrics")
+    text = bed.agent.haesctl("status").stdout
+    assert "follower logs-a: active, operations_behind 10" in text, text
+    wait_for(lambda: bed.metric("haes_ccr_follower_lag_seconds", index="logs-a") >= 2, 10,
+             what="a lag in seconds")
+    assert bed.metric("haes_sync_passive_data_age_seconds") >= 2
+    bed.dc2.set_ccr_replication(delay_ms=0)
+    wait_for(lambda: bed.metric("haes_ccr_follower_operations_behind", index="logs-a") == 0, 15,
+             what="logs-a caught up")
+    # An index of the patterns that dc2 holds as a regular index is not followed: said so.
+    bed.dc2.create_index("logs-c")
+    bed.dc1.create_index("logs-c")
+    s = bed.wait_status(lambda s: s["sync"]["not_followed"] == ["logs-c"], what="logs-c not followed")
+    assert s["sync"]["passive_data_age_seconds"] == -1
+    assert "logs-c" in s["sync"]["lag_unknown_because"]
+    assert "not_followed: logs-c" in bed.agent.haesctl("status").stdout
+    assert bed.metric("haes_ccr_not_followed_indices") == 1
+    # Every family the agent exports in CCR mode is documented.
+    _, body = bed.agent.health("/metrics")
+    families = [line.split()[2] for line in body.splitlines() if line.startswith("# TYPE ")]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    undocumented = [f for f in families if f"`{f}`" not in doc]
+    assert not undocumented, f"families missing from docs/metrics.md: {undocumented}"
+
+
+def test_red_dc1_fails_over_after_promoting_every_follower(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    assert write_through(bed, "logs-a", "before") in (200, 201)
+    # A follower refuses direct writes (ES: 403).
+    assert http("PUT", bed.dc2.url() + "/logs-a/_doc/direct", {"n": 1})[0] == 403
+    wait_for(lambda: bed.dc2.count("logs-a") == 6, 10, what="the write replicated to dc2")
+    t0 = time.monotonic()
+    bed.dc1.force_red()
+    t1 = bed.wait_traffic_on("dc2", timeout=20)
+    print(f"RTO with promotion of {len(INDICES)} followers: {t1 - t0:.2f}s")
+    assert followers_on(bed.dc2) == []  # every follower promoted
+    events = bed.events()
+    promoted = [e["message"] for e in events if e["kind"] == "ccr_promotion"]
+    assert any("promoted follower logs-a on dc2: pause_follow ok, close ok, unfollow ok, open ok" in m
+               for m in promoted), promoted
+    assert any(m.startswith("promoted follower logs-b on dc2") for m in promoted), promoted
+    assert [e["kind"] for e in events].count("failover") == 1
+    # Writes through HAProxy now land on dc2's promoted indices.
+    for i in range(5):
+        assert write_through(bed, "logs-a", f"after-{i}") in (200, 201)
+    bed.dc2.ok("POST", "/logs-a/_refresh")
+    assert bed.dc2.count("logs-a") == 5 + 1 + 5
+    assert bed.metric("haes_ccr_promotions_total", result="ok") == 1
+    assert bed.metric("haes_ccr_last_promotion_seconds") > 0
+    s = bed.status()
+    assert "promoted 2 follower index(es) on dc2" in s["sync"]["last_promotion"]
+
+
+def test_a_follower_that_cannot_be_unfollowed_blocks_the_automatic_failover(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    for n in bed.dc2.node_names:
+        bed.dc2.fail_node(n, status=500, path="/logs-b/_ccr/unfollow", reason="injected: unfollow fails")
+    bed.dc1.force_red()
+    s = bed.wait_status(lambda s: s["robot"]["blocker"] == "ccr_promotion", timeout=20,
+                        what="the failover refused for want of promotion")
+    assert "logs-b" in s["robot"]["text"] and "unfollow" in s["robot"]["text"], s["robot"]
+    holds_for(lambda: bed.status()["active"] == "dc1", 4, what="dc1 stays active")
+    assert bed.metric("haes_ccr_promotion_blocked") == 1
+    assert bed.metric("haes_ccr_promotions_total", result="failed") >= 1
+    blocked = [e for e in bed.events() if e["kind"] == "failover_blocked" and "logs-b" in e["message"]]
+    assert len(blocked) == 1, blocked  # once per reason, not every round
+    # logs-b is not left closed: reopened on dc2.
+    cat = bed.dc2.ok("GET", "/_cat/indices/logs-b?format=json&h=index,status")
+    assert cat[0]["status"] == "open"
+    # A forced failover goes on and says what was not promoted.
+    r = bed.agent.haesctl("failover", "--to", "dc2", "--force")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    s = bed.wait_status(lambda s: s["active"] == "dc2", what="forced failover")
+    assert "not promoted: logs-b" in s["sync"]["last_promotion"], s["sync"]["last_promotion"]
+    assert followers_on(bed.dc2) == ["logs-b"]
+    assert bed.metric("haes_ccr_promotions_total", result="forced") == 1
+
+
+def test_switchover_in_ccr_mode_loses_no_acknowledged_write(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    bed.dc2.set_ccr_replication(delay_ms=300)  # a follower always a little behind
+    acked, stop = [], threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            try:
+                if write_through(bed, "logs-a", f"w{i}") in (200, 201):
+                    acked.append(f"w{i}")
+            except OSError:
+                pass
+            i += 1
+            stop.wait(0.01)  # paced; ends at once when stopped
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        wait_for(lambda: len(acked) >= 20, 10, what="writes acknowledged before the switchover")
+        r = bed.agent.haesctl("switchover", "--to", "dc2", timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert "without loss" in r.stdout, r.stdout
+        n = len(acked)
+        wait_for(lambda: len(acked) >= n + 20, 15, what="writes acknowledged by dc2 after the switchover")
+    finally:
+        stop.set()
+        t.join()
+    assert bed.status()["active"] == "dc2"
+    bed.dc2.ok("POST", "/logs-a/_refresh")
+    assert bed.dc2.count("logs-a") == 5 + len(acked)
+    assert followers_on(bed.dc2) == []
+
+
+def test_refollow_after_failover_deletes_only_after_a_snapshot(procs, tmp_path):
+    bed = start(procs, tmp_path, haproxy=False)
+    bed.dc1.force_red()
+    bed.wait_status(lambda s: s["active"] == "dc2", timeout=20, what="the failover")
+    bed.dc1.heal()
+    bed.dc2.bulk_index("logs-a", {n: {"n": n} for n in range(10, 13)})
+    # A write dc1 took after the failover (a client that still reached it).
+    bed.dc1.bulk_index("logs-b", {"late": {"n": 1}})
+    bed.wait_status(lambda s: s["sync"]["not_followed"] == list(INDICES), timeout=15,
+                        what="dc1 reported as not following dc2")
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green again")
+    # No failback before dc1 follows dc2 again: it could not catch up.
+    r = bed.agent.haesctl("failback")
+    assert r.returncode != 0 and "ccr refollow first" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    r = bed.agent.haesctl("ccr", "refollow", "--dry-run")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "would delete 2 index(es): logs-a, logs-b" in r.stdout, r.stdout
+    assert followers_on(bed.dc1) == [] and bed.dc1.count("logs-b") == 6
+    assert bed.dc1.es("GET", "/_snapshot/haes/_all")[0] == 404  # not even registered
+    # A snapshot that fails: nothing is deleted.
+    for n in bed.dc1.node_names:
+        bed.dc1.fail_node(n, status=500, path="/_snapshot/haes/haes-refollow", reason="injected: snapshot fails")
+    r = bed.agent.haesctl("ccr", "refollow", timeout=60)
+    assert r.returncode == 1 and "nothing deleted" in r.stdout, (r.stdout, r.stderr)
+    assert followers_on(bed.dc1) == [] and bed.dc1.count("logs-b") == 6
+    for n in bed.dc1.node_names:
+        bed.dc1.clear_node(n)
+    r = bed.agent.haesctl("ccr", "refollow", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "snapshot haes-refollow-" in r.stdout, r.stdout
+    snaps = bed.dc1.ok("GET", "/_snapshot/haes/_all")["snapshots"]
+    assert len(snaps) == 1 and snaps[0]["state"] == "SUCCESS"
+    assert sorted(snaps[0]["indices"]) == list(INDICES)
+    # The snapshot holds dc1's post-failover write.
+    bed.dc1.ok("POST", f"/_snapshot/haes/{snaps[0]['snapshot']}/_restore?wait_for_completion=true",
+               {"indices": "logs-b", "rename_pattern": "(.+)", "rename_replacement": "kept-$1"})
+    assert bed.dc1.count("kept-logs-b") == 6
+    assert followers_on(bed.dc1) == list(INDICES)
+    wait_for(lambda: bed.dc1.count("logs-a") == 8, 15, what="dc1's logs-a a copy of dc2's")
+    bed.wait_status(lambda s: s["sync"]["not_followed"] == [] and s["sync"]["passive_data_age_seconds"] >= 0,
+                    timeout=15, what="dc1 following dc2")
+    assert any(e["kind"] == "ccr_refollow" for e in bed.events())
+    # Then the failback is a planned move: lag 0 with writes blocked, dc1's followers promoted.
+    r = bed.agent.haesctl("failback", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert bed.status()["active"] == "dc1"
+    assert followers_on(bed.dc1) == []
+    assert bed.dc1.count("logs-a") == 8
+
+
+def test_ccr_refollow_outside_ccr_mode_says_so(procs, tmp_path):
+    bed = Bed.start(procs, tmp_path, haproxy=False)
+    r = bed.agent.haesctl("ccr", "refollow", "--dry-run", "--json")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["code"] == "ccr_off" and "sync.mode: ccr" in out["error"], out

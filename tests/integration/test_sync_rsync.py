@@ -1,0 +1,315 @@
+"""Issue 13 end to end: two sites without a shared file system. Each essim
+cluster has its own path.repo (repo-dc1, repo-dc2); the agent, with
+sync.repository.copy, snapshots the active cluster into its own repository,
+copies what is new into the passive cluster's repository with the real
+rsync (blobs first, root files last), verifies the copy, and restores from
+it there. Nothing is shared but what rsync carries."""
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from haestest.bed import Bed
+from haestest.proc import wait_for
+
+
+def sync_config(tmp_path: Path, **copy) -> dict:
+    locations = {c: str(tmp_path / f"repo-{c}" / "haes") for c in ("dc1", "dc2")}
+    return {"sync": {"interval": "1h", "indices": ["orders*"],
+                     "repository": {"name": "haes", "type": "fs", "settings": {"location": "haes"},
+                                    "copy": {"locations": locations, **copy}},
+                     "retention": {"keep": 2}}}
+
+
+def start(procs, tmp_path, wait_first=True, **copy) -> Bed:
+    bed = Bed.start(procs, tmp_path, haproxy=False, separate_repos=True, agent_extra=sync_config(tmp_path, **copy))
+    if wait_first:
+        # The first scheduled sync runs a few seconds after start (nothing to restore yet).
+        bed.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first sync")
+    return bed
+
+
+def repo(bed, cluster) -> Path:
+    return bed.workdir / f"repo-{cluster}" / "haes"
+
+
+def root_files(path: Path) -> dict:
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.name.startswith("index")} if path.exists() else {}
+
+
+def sync_now(bed, timeout=120):
+    return bed.agent.haesctl("sync", "now", timeout=timeout)
+
+
+def write(cluster, ids, pad=200):
+    cluster.bulk_index("orders", {i: {"n": i, "pad": "x" * pad} for i in ids})
+
+
+def snapshots_as_read_by(cluster) -> list:
+    """What the cluster's repository names, every named snapshot read in
+    full: essim, as ES, answers 404 if one of them has a blob missing."""
+    status, out = cluster.es("GET", "/_snapshot/haes/_all")
+    assert status == 200, (status, out)
+    return [s["snapshot"] for s in out["snapshots"]]
+
+
+def rsync_pids_writing(target: Path) -> list:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(b"rsync" in c for c in cmd[:1]) and f"{target}/".encode() in cmd:
+                pids.append(int(d.name))
+    return pids
+
+
+def test_writes_reach_the_passive_cluster_through_its_own_repository_and_copies_are_incremental(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    bed.dc1.create_index("orders", shards=2, replicas=0)
+    write(bed.dc1, range(400), pad=500)
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert "synced 1 index(es) from dc1 to dc2" in r.stdout and "from dc1's repository to dc2's" in r.stdout
+    assert bed.dc2.count("orders") == 400
+    s = bed.status()["sync"]
+    assert s["repository"] == {"dc1": "writer", "dc2": "readonly"}
+    first = s["copy"]
+    assert (first["from"], first["to"], first["error"]) == ("dc1", "dc2", "")
+    assert first["bytes"] > 400 * 500 and first["files"] > 0
+    # The two repositories are separate directories with the same root.
+    assert root_files(repo(bed, "dc2")) == root_files(repo(bed, "dc1")) != {}
+    assert snapshots_as_read_by(bed.dc2) == snapshots_as_read_by(bed.dc1)
+    text = bed.agent.haesctl("status").stdout
+    assert "last_copy: rsync dc1 -> dc2, " in text, text
+    assert "repository haes (fs, one per cluster, copied by rsync)" in text, text
+    assert bed.metric("haes_sync_copy_runs_total", result="ok") >= 1
+    assert bed.metric("haes_sync_copy_bytes_total") >= first["bytes"]
+    assert bed.metric("haes_sync_copy_last_bytes") == first["bytes"]
+    assert bed.metric("haes_sync_duration_seconds", phase="copy") >= 0
+    assert any(e["kind"] == "sync" and "from dc1's repository to dc2's" in e["message"] for e in bed.events())
+
+    # The second sync copies only what is new: a few documents' blobs.
+    write(bed.dc1, range(400, 410), pad=500)
+    assert sync_now(bed).returncode == 0
+    second = bed.status()["sync"]["copy"]
+    assert bed.dc2.count("orders") == 410
+    assert 0 < second["bytes"] < first["bytes"] / 4, (first, second)
+    assert second["files"] < first["files"]
+    # Retention (keep 2) deleted the oldest snapshots at the source; the
+    # target was pruned to the same set after its restore.
+    write(bed.dc1, range(410, 420))
+    assert sync_now(bed).returncode == 0
+    assert bed.dc2.count("orders") == 420
+    assert len(snapshots_as_read_by(bed.dc1)) == 2
+    assert snapshots_as_read_by(bed.dc2) == snapshots_as_read_by(bed.dc1)
+    files = lambda c: sorted(str(p.relative_to(repo(bed, c))) for p in repo(bed, c).rglob("*") if p.is_file())
+    assert files("dc2") == files("dc1")
+
+
+@pytest.mark.parametrize("copy,expected", [
+    ({"rsync_command": "/nonexistent/bin/rsync"}, "cannot run \"/nonexistent/bin/rsync\""),
+    ({"rsync_command": "false"}, "rsync exited with 1 (syntax or usage error)"),
+    ({"bandwidth_limit": 1, "timeout": "1s"}, "rsync killed after sync.repository.copy.timeout"),
+], ids=["missing", "failing", "timeout"])
+def test_rsync_missing_or_failing_is_a_clear_error_and_never_a_restore(procs, tmp_path, copy, expected):
+    bed = start(procs, tmp_path, **copy)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(20))
+    r = sync_now(bed)
+    assert r.returncode != 0
+    assert expected in r.stdout and "nothing restored" in r.stdout, r.stdout
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed" and expected in s["last_error"]
+    assert s["copy"]["error"] == s["last_error"]
+    assert any(e["kind"] == "sync_failed" and expected in e["message"] for e in bed.events())
+    assert bed.metric("haes_sync_copy_runs_total", result="failed") >= 1
+    assert not any("restore" in k for k in bed.dc2.counters())
+    assert bed.dc2.es("GET", "/orders")[0] == 404
+    assert "FAILED: " in bed.agent.haesctl("status").stdout
+
+
+def failing_rsync(tmp_path: Path) -> Path:
+    """A wrapper around the real rsync: the Nth call (N in `fail_at`) fails,
+    before running rsync (`before`) or after it ran to the end (`after`):
+    the copy interrupted before or after each of its steps."""
+    d = tmp_path / "wrapper"
+    d.mkdir()
+    (d / "fail_at").write_text("0 before")
+    script = d / "rsync"
+    script.write_text(f"""#!/bin/sh
+n=$(cat {d}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/count
+set -- "$@"
+read at mode < {d}/fail_at
+if [ "$n" = "$at" ]; then
+  if [ "$mode" = after ]; then rsync "$@" >/dev/null; fi
+  echo "simulated interruption of call $n ($mode)" >&2
+  exit 12
+fi
+exec rsync "$@"
+""")
+    script.chmod(0o755)
+    return script
+
+
+def test_an_interrupted_copy_at_every_step_leaves_the_target_valid_for_its_previous_snapshot(procs, tmp_path):
+    wrapper = failing_rsync(tmp_path)
+    bed = start(procs, tmp_path, rsync_command=str(wrapper))
+    d = wrapper.parent
+    bed.dc1.create_index("orders", shards=2, replicas=0)
+    write(bed.dc1, range(100))
+    assert sync_now(bed).returncode == 0
+    synced = bed.status()["sync"]["last_synced_snapshot"]
+    total = synced_total = 100
+    # Per sync the copy calls rsync for: 1 blobs, 2 root files, 3 verification.
+    for call, phase in ((1, "blobs"), (2, "root"), (3, "verify")):
+        for mode in ("before", "after"):
+            write(bed.dc1, range(total, total + 10))
+            total += 10
+            count = int((d / "count").read_text())
+            (d / "fail_at").write_text(f"{count + call} {mode}")
+            r = sync_now(bed)
+            assert r.returncode != 0, (phase, mode, r.stdout)
+            assert f"({phase} phase" in r.stdout and "simulated interruption" in r.stdout, r.stdout
+            # Never a restore: dc2 still holds the previously synced data.
+            assert bed.dc2.count("orders") == synced_total
+            names = snapshots_as_read_by(bed.dc2)  # every snapshot it names is whole
+            if call == 1 or (call == 2 and mode == "before"):
+                assert bed.status()["sync"]["last_synced_snapshot"] in names
+                assert bed.status()["sync"]["last_snapshot"] not in names, (phase, mode, names)
+            else:
+                assert bed.status()["sync"]["last_snapshot"] in names, (phase, mode, names)
+            # dc2 can restore the last synced snapshot from its own repository.
+            last = bed.status()["sync"]["last_synced_snapshot"]
+            bed.dc2.ok("POST", "/orders/_close")
+            out = bed.dc2.ok("POST", f"/_snapshot/haes/{last}/_restore?wait_for_completion=true", {})
+            assert out["snapshot"]["shards"]["failed"] == 0
+            (d / "fail_at").write_text("0 before")
+            # The next sync resumes and completes.
+            r = sync_now(bed)
+            assert r.returncode == 0, (phase, mode, r.stdout)
+            assert bed.dc2.count("orders") == total
+            synced_total = total
+    assert bed.status()["sync"]["last_synced_snapshot"] != synced
+
+
+def test_rsync_killed_in_the_blob_phase_then_the_agent_killed_then_the_next_sync_completes(procs, tmp_path):
+    bed = start(procs, tmp_path, bandwidth_limit=100)  # KiB/s: the blob phase runs for seconds
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(50))
+    assert sync_now(bed).returncode == 0
+    previous = bed.status()["sync"]["last_synced_snapshot"]
+    before = root_files(repo(bed, "dc2"))
+    write(bed.dc1, range(50, 1050), pad=1000)  # about 1 MB
+
+    # 1. rsync killed (-9) in the blob phase: the sync fails, the target's
+    #    root files are untouched, dc2 still restores the previous snapshot.
+    t = threading.Thread(target=lambda: sync_now(bed))
+    t.start()
+    bed.wait_status(lambda s: "(blobs)" in s["sync"]["running"], what="the blob phase")
+    pids = wait_for(lambda: rsync_pids_writing(repo(bed, "dc2")), 10, what="rsync running")
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    t.join(60)
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed" and "killed by signal 9" in s["last_error"], s
+    assert root_files(repo(bed, "dc2")) == before
+    assert snapshots_as_read_by(bed.dc2)[-1] == previous
+    assert bed.dc2.count("orders") == 50
+
+    # 2. the agent killed -9 in the blob phase: its rsync dies with it.
+    t = threading.Thread(target=lambda: sync_now(bed))
+    t.start()
+    bed.wait_status(lambda s: "(blobs)" in s["sync"]["running"], what="the blob phase again")
+    wait_for(lambda: rsync_pids_writing(repo(bed, "dc2")), 10, what="rsync running")
+    bed.agent.proc.kill9()
+    t.join(30)
+    wait_for(lambda: not rsync_pids_writing(repo(bed, "dc2")), 10, what="rsync gone with the agent")
+    assert root_files(repo(bed, "dc2")) == before
+    assert snapshots_as_read_by(bed.dc2)[-1] == previous
+
+    # 3. restarted without the bandwidth limit: the next sync completes.
+    bed.agent.extra["sync"]["repository"]["copy"].pop("bandwidth_limit")
+    bed.agent.start(procs)
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 1050
+    assert snapshots_as_read_by(bed.dc2) == snapshots_as_read_by(bed.dc1)
+
+
+def test_after_a_failover_the_copy_runs_the_other_way(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(50))
+    assert sync_now(bed).returncode == 0
+    write(bed.dc1, range(50, 60))  # after the sync point: lost with dc1
+    bed.dc1.force_red("orders")
+    bed.wait_status(lambda s: s["active"] == "dc2", timeout=30, what="the failover to dc2")
+    bed.dc1.heal()
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green")
+    write(bed.dc2, range(1000, 1010))
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert "from dc2 to dc1" in r.stdout and "from dc2's repository to dc1's" in r.stdout
+    s = bed.status()["sync"]
+    assert (s["copy"]["from"], s["copy"]["to"]) == ("dc2", "dc1")
+    assert s["repository"] == {"dc1": "readonly", "dc2": "writer"}
+    assert bed.dc1.count("orders") == 60
+    assert root_files(repo(bed, "dc1")) == root_files(repo(bed, "dc2"))
+    assert snapshots_as_read_by(bed.dc1) == snapshots_as_read_by(bed.dc2)
+    # Each cluster writes only its own repository: dc1 is read-only on its own now.
+    status, out = bed.dc1.es("PUT", "/_snapshot/haes/rogue?wait_for_completion=true", {"indices": "orders"})
+    assert status == 500 and "readonly" in json.dumps(out)
+
+
+def test_a_planned_switchover_copies_the_final_snapshot_before_restoring_it(procs, tmp_path):
+    bed = start(procs, tmp_path)
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(80))
+    assert sync_now(bed).returncode == 0
+    write(bed.dc1, range(80, 100))  # after the sync point: carried by the switchover's final snapshot
+    r = bed.agent.haesctl("switchover", "--to", "dc2", "--reason", "test", timeout=120)
+    assert r.returncode == 0, r.stdout
+    assert "without loss" in r.stdout
+    assert bed.dc2.count("orders") == 100
+    s = bed.status()
+    assert s["active"] == "dc2"
+    assert (s["sync"]["copy"]["from"], s["sync"]["copy"]["to"], s["sync"]["copy"]["error"]) == ("dc1", "dc2", "")
+    write(bed.dc2, range(100, 110))
+    r = sync_now(bed)
+    assert r.returncode == 0 and "from dc2's repository to dc1's" in r.stdout, r.stdout
+    assert bed.dc1.count("orders") == 110
+
+
+def test_a_host_path_location_goes_through_the_configured_remote_shell(procs, tmp_path):
+    """dc2's repository as host:path, reached through ssh_command. No ssh
+    server here: the remote shell is a stand-in that logs its call and runs
+    the remote rsync locally (what sshd would run on dc2-site)."""
+    shell = tmp_path / "fake-ssh"
+    log = tmp_path / "fake-ssh.log"
+    shell.write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+while [ "${{1#-}}" != "$1" ]; do shift 2; done  # -o OPTION pairs
+shift  # the host
+exec sh -c "$*"
+""")
+    shell.chmod(0o755)
+    cfg = sync_config(tmp_path, ssh_command=f"{shell} -o BatchMode=yes")
+    locations = cfg["sync"]["repository"]["copy"]["locations"]
+    locations["dc2"] = "dc2-site:" + locations["dc2"]
+    bed = Bed.start(procs, tmp_path, haproxy=False, separate_repos=True, agent_extra=cfg)
+    bed.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first sync")
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(30))
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 30
+    calls = log.read_text().splitlines()
+    assert calls and all(c.startswith("-o BatchMode=yes dc2-site rsync --server") for c in calls), calls
+    assert root_files(repo(bed, "dc2")) == root_files(repo(bed, "dc1")) != {}
