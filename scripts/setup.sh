@@ -9,6 +9,7 @@ PACKAGES=(
   # build
   build-essential cmake g++ ccache pkg-config
   clang libclang-rt-14-dev          # libFuzzer and sanitizers
+  clang-format clang-tidy           # scripts/lint.sh
   libboost-dev                      # Asio, Beast (1.74)
   protobuf-compiler libprotobuf-dev
   nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev
@@ -17,7 +18,16 @@ PACKAGES=(
   haproxy etcd-server etcd-client
   # essim, integration tests, fidelity checks, benchmarks
   python3 python3-pytest python3-elasticsearch openssl curl wrk procps
+  rsync                             # sync.repository.copy and its tests
+  socat                             # haes.lua tests type on HAProxy's stats socket
   systemd                           # systemd-analyze checks the shipped unit file
+  # the container tests (scripts/container-setup.sh, tests/container/): podman as root
+  # with runc, the base image made by debootstrap, docker-compose against podman's
+  # Docker API, DNS between compose services; python3-yaml and python3-kubernetes
+  # (the API's object models) check the k8s manifests offline
+  podman runc debootstrap docker-compose golang-github-containernetworking-plugin-dnsname
+  python3-yaml python3-kubernetes
+  prometheus                        # promtool checks the shipped alert rules; a live Prometheus runs them
 )
 
 missing=()
