@@ -47,7 +47,8 @@ def test_the_old_active_cluster_refuses_direct_writes_while_fenced(procs, tmp_pa
     assert len(ev) == 1 and "dc1" in ev[0]["message"], bed.events()
     status, out = direct_write(bed.dc1, "bypass")
     assert status == 403 and out["error"]["type"] == "cluster_block_exception", (status, out)
-    # Writes through HAProxy go to dc2 and are not blocked.
+    # Writes through HAProxy go to dc2 (once HAProxy's checks see its nodes UP) and are not blocked.
+    bed.hap.wait_servers("es_dc2", "UP")
     assert http("PUT", bed.hap.url + "/orders/_doc/routed?refresh=true", {"n": 2})[0] in (200, 201)
     # A sync from dc2 replaces dc1's indices: they come back blocked while dc1 is fenced.
     bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green again")
