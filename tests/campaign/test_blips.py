@@ -3,16 +3,10 @@ each run, printed; a failure names it, and
 `/usr/bin/python3 tests/campaign/campaign.py blips --seed S` with the same
 sizes replays the same schedule of faults."""
 
-import os
-
-from campaign import run_campaign
-from common import new_seed
+from campaign import check_short
 
 PARAMS = {"iterations": 12, "failures": 3}
 
 
 def test_blips_campaign_short(tmp_path):
-    seed = int(os.environ.get("HAES_CAMPAIGN_SEED") or new_seed())
-    report = run_campaign("blips", seed, PARAMS, tmp_path)
-    print(report.summary())
-    assert report.ok, report.summary()
+    check_short("blips", PARAMS, tmp_path)

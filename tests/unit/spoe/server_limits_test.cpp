@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "malformed_messages.hpp"
+
 namespace spoe {
 namespace {
 
@@ -68,21 +70,8 @@ Bytes notify_with_raw(uint64_t sid, uint64_t fid, const Bytes& raw_messages, boo
 // that decodes: every one is DISCONNECT 4, never an ACK for the good part.
 TEST_F(ServerTest, MalformedNotifyIsDisconnect4NeverAnAck) {
   start();
-  const char* bad[] = {
-      "0a 68 61 65 73",                                      // message name cut short
-      "01 6d",                                               // no NB-ARGS byte
-      "01 6d 01",                                            // announced argument missing
-      "01 6d 01 01 61 08 05 61 62",                          // string length 5, 2 bytes left
-      "01 6d 01 01 61 08 ff ff ff ff ff ff ff ff ff ff 00",  // overlong length
-      "01 6d 01 01 61 04 f0",                                // truncated integer varint
-      "01 6d 01 01 61 06 7f 00",                             // IPv4 with 2 bytes
-      "01 6d 01 01 61 07 00 00 00 00",                       // IPv6 with 4 bytes
-      "01 6d 01 01 61 0a",                                   // reserved type 10
-      "01 6d 01 01 61 0f",                                   // reserved type 15
-      "01 6d 01 fc 03 61",                                   // argument name longer than the payload
-  };
   uint64_t n = 0;
-  for (const char* b : bad) {
+  for (const char* b : kMalformedMessages) {
     SCOPED_TRACE(b);
     expect_disconnect(notify_with_raw(1, 1, hex(b)), Status::kInvalid, true);
     expect_disconnect(notify_with_raw(1, 1, hex(b), false), Status::kInvalid, true);
