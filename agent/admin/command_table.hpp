@@ -60,6 +60,10 @@ struct Reply {
   }
 };
 
+// Several agents: sends a command line that must run on the leader there and
+// returns its reply, or nullopt when this agent is the leader (run here).
+using ToLeader = std::function<boost::asio::awaitable<std::optional<Reply>>(std::string line, std::string actor)>;
+
 struct FlagSpec {
   std::string name;  // "--to"
   bool takes_value = false;

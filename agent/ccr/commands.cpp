@@ -4,7 +4,7 @@
 
 namespace haes {
 
-void register_ccr_commands(admin::CommandTable& table, CcrService* service) {
+void register_ccr_commands(admin::CommandTable& table, CcrService* service, admin::ToLeader on_leader) {
   admin::CommandSpec spec{
       {"ccr", "refollow"},
       "ccr refollow [--dry-run] [--no-snapshot]",
@@ -17,13 +17,21 @@ void register_ccr_commands(admin::CommandTable& table, CcrService* service) {
       true,
       nullptr};
   CcrService* s = service;
-  spec.async_handler = [s](admin::Args a, admin::Peer p) -> boost::asio::awaitable<admin::Reply> {
+  spec.async_handler = [s, on_leader](admin::Args a, admin::Peer p) -> boost::asio::awaitable<admin::Reply> {
     if (s == nullptr) {
       co_return admin::Reply::error(ErrorCode::kCcrOff, "CCR mode is not configured (sync.mode: ccr; docs/ccr.md)");
     }
     const bool dry = a.has("--dry-run");
     const bool no_snapshot = a.has("--no-snapshot");
     const std::string actor = p.actor();
+    if (on_leader) {
+      std::string line = "ccr refollow";
+      line += dry ? " --dry-run" : "";
+      line += no_snapshot ? " --no-snapshot" : "";
+      if (auto fwd = co_await on_leader(line, actor)) {
+        co_return *fwd;
+      }
+    }
     spdlog::info("admin: {} ran 'ccr refollow{}{}'", actor, dry ? " --dry-run" : "",
                  no_snapshot ? " --no-snapshot" : "");
     auto r = co_await s->refollow(dry, no_snapshot, actor);

@@ -189,9 +189,9 @@ asio::awaitable<Result<void>> CcrService::prepare(Change& change) {
   co_return last_failure_;
 }
 
-void CcrService::journal_soon(EventKind kind, std::string message) {
+void CcrService::journal_soon(EventKind kind, std::string actor, std::string message) {
   Change c;
-  c.events.push_back(make_event(now_sys(), pipeline_.state().epoch, kind, "ccr", std::move(message)));
+  c.events.push_back(make_event(now_sys(), pipeline_.state().epoch, kind, std::move(actor), std::move(message)));
   asio::co_spawn(
       io_, [this, c]() -> asio::awaitable<void> { (void)co_await pipeline_.apply(c); }, asio::detached);
 }
@@ -328,7 +328,7 @@ asio::awaitable<Result<std::string>> CcrService::refollow(bool dry_run, bool no_
   }
   std::string msg = "ccr refollow on " + passive + " by " + actor + ": " + done + "deleted and followed from " +
                     active + " again: " + spaced(followed) + (failed.empty() ? "" : "; FAILED: " + spaced(failed));
-  journal_soon(EventKind::kCcrRefollow, msg);
+  journal_soon(EventKind::kCcrRefollow, actor, msg);
   spdlog::warn("{}", msg);
   if (!failed.empty()) {
     co_return Error{ErrorCode::kEsError, msg};

@@ -98,7 +98,7 @@ class CcrService {
   boost::asio::awaitable<Result<void>> set_write_block(std::shared_ptr<Clients> cl, std::string cluster, bool block);
   std::string passive_of(const std::string& active) const;
   std::vector<std::string> seeds_of(const std::string& cluster) const;
-  void journal_soon(EventKind kind, std::string message);
+  void journal_soon(EventKind kind, std::string actor, std::string message);
 
   boost::asio::io_context& io_;
   const Config& config_;

@@ -38,7 +38,7 @@ struct CommandsContext {
   // move with its final sync, a restore test) are sent there: this returns
   // the leader's reply, or nullopt when this agent is the leader (run here).
   // Absent: one agent.
-  std::function<boost::asio::awaitable<std::optional<admin::Reply>>(std::string line, std::string actor)> on_leader;
+  admin::ToLeader on_leader;
   // CCR mode (agent/ccr): a planned move (failback, switchover) runs
   // through this instead of the snapshot sync; it calls `switch_roles` (the
   // controller and the pipeline) once the followers have caught up.

@@ -27,8 +27,8 @@ inline KeyDef section(std::string_view path, std::string_view help, bool require
 }
 
 inline KeyDef string_key(std::string_view path, std::string_view def, bool required, std::string_view help,
-                         Field<std::string> field, std::string pattern = "",
-                         std::string expected = "a non-empty string") {
+                         Field<std::string> field, const std::string& pattern = "",
+                         const std::string& expected = "a non-empty string") {
   KeyDef k{path, Type::kString, def, required};
   k.help = help;
   k.expected = expected;

@@ -182,7 +182,7 @@ Agent::Agent(Config config)
     };
   }
   register_commands(commands_, cc);
-  register_ccr_commands(commands_, ccr_.get());
+  register_ccr_commands(commands_, ccr_.get(), cc.on_leader);
   commands_.seal();
   commands_.set_observer([this] { refresh_status_metrics(); });
   refresh_status_metrics();

@@ -1,5 +1,5 @@
 """Several agents: a command only the leader runs (a planned switchover or
-failback, a sync, a restore test) typed on a follower is sent to the
+failback, a sync, a restore test, a CCR refollow) typed on a follower is sent to the
 leader's admin port and answered from there (docs/admin.md "Several
 agents"); without a way to reach the leader it is refused, naming the
 leader and where to run it."""
@@ -67,4 +67,38 @@ def test_without_an_admin_port_the_follower_names_the_leader(procs, tmp_path):
     ok = leader.run.haesctl("switchover", "--to", "dc2", timeout=120)
     assert ok.returncode == 0, ok.stdout
     wait_for(lambda: follower.status()["active"] == "dc2", 10, what="the follower sees dc2 active")
+    trio.check()
+
+
+CCR = {"sync": {"mode": "ccr",
+                "repository": {"name": "haes", "type": "fs", "settings": {"location": "shared"}},
+                "ccr": {"indices": ["logs-*"], "manage": True, "poll_interval": "1s", "timeout": "20s",
+                        "transport_port": 0}}}
+
+
+def test_ccr_refollow_typed_on_a_follower_runs_on_the_leader(procs, tmp_path):
+    trio = Trio(procs, tmp_path, agents=2, admin_ports=True, extra=json.loads(json.dumps(CCR)))
+    trio.dc1.create_index("logs-a")
+    trio.dc1.bulk_index("logs-a", {n: {"n": n} for n in range(5)})
+    leader = trio.leader()
+    follower = follower_of(trio, leader)
+    wait_for(lambda: trio.dc2.count("logs-a") == 5, 30, what="logs-a followed on dc2")
+    trio.dc1.force_red()
+    trio.wait_all_positive("dc2", timeout=30)
+    trio.dc1.heal()
+    wait_for(lambda: leader.status()["clusters"][0]["health"] == "green", 20, what="dc1 green again")
+    # --dry-run, typed on the follower: answered by the leader, nothing deleted.
+    r = follower.run.haesctl("ccr", "refollow", "--dry-run", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"(run on the leader {leader.name})"), r.stdout
+    assert "would delete 1 index(es): logs-a" in r.stdout, r.stdout
+    assert trio.dc1.count("logs-a") == 5
+    r = follower.run.haesctl("ccr", "refollow", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"(run on the leader {leader.name})"), r.stdout
+    info = trio.dc1.ok("GET", "/_all/_ccr/info")["follower_indices"]
+    assert [f["follower_index"] for f in info] == ["logs-a"], info
+    events = json.loads(leader.run.haesctl("events", "20", "--json").stdout)["events"]
+    mine = [e for e in events if e["kind"] == "ccr_refollow"]
+    assert len(mine) == 1 and "(via token@127.0.0.1" in mine[0]["actor"], events
     trio.check()

@@ -73,7 +73,7 @@ inline void echo_handler(const NotifyView& n, AckWriter& ack) {
 class ServerTest : public ::testing::Test {
  protected:
   void start(NotifyHandler handler = echo_handler, unsigned threads = 2,
-             std::function<void(ServerOptions&)> tweak = {}) {
+             const std::function<void(ServerOptions&)>& tweak = {}) {
     ServerOptions o;
     o.threads = threads;
     o.log = log_.fn();

@@ -20,6 +20,7 @@ TEST_F(ServerTest, ManyClientsOnManyThreads) {
   constexpr int kFrames = 200;
   std::atomic<int> bad{0};
   std::vector<std::thread> clients;
+  clients.reserve(kClients);
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
       SpopClient c(server_->port());
@@ -28,14 +29,14 @@ TEST_F(ServerTest, ManyClientsOnManyThreads) {
       for (int i = 0; i < kFrames; i += 4) {
         Bytes batch;
         for (int k = 0; k < 4; ++k) {
-          Bytes one = test::notify_frame(static_cast<uint64_t>(i + k), 1, cluster);
+          Bytes one = test::notify_frame(static_cast<uint64_t>(i) + static_cast<uint64_t>(k), 1, cluster);
           batch.insert(batch.end(), one.begin(), one.end());
         }
         c.send(batch);
         for (int k = 0; k < 4; ++k) {
           auto f = c.recv_frame();
           Action a;
-          if (!f || f->view.stream_id != static_cast<uint64_t>(i + k) ||
+          if (!f || f->view.stream_id != static_cast<uint64_t>(i) + static_cast<uint64_t>(k) ||
               ActionReader(f->view.payload).next(a) != Next::kItem || a.value.bytes != cluster) {
             bad++;
           }
@@ -136,8 +137,8 @@ std::size_t rss_bytes() {
 // reading once the output queue is full, then disconnects it at
 // write_timeout with a logged reason and a counter; memory stays flat.
 TEST_F(ServerTest, APeerThatNeverReadsIsCutOffAndMemoryStaysFlat) {
-  static const std::string blob(1000, 'x');  // 1 KB per ACK: 1 GB if all were buffered
-  start([](const NotifyView&, AckWriter& ack) { ack.set_var(Scope::kTxn, "blob", Value::binary(blob)); }, 1,
+  static const std::string kBlob(1000, 'x');  // 1 KB per ACK: 1 GB if all were buffered
+  start([](const NotifyView&, AckWriter& ack) { ack.set_var(Scope::kTxn, "blob", Value::binary(kBlob)); }, 1,
         [](ServerOptions& o) { o.write_timeout = 300ms; });
   const size_t rss_before = rss_bytes();
   SpopClient c(server_->port());
@@ -172,7 +173,7 @@ TEST_F(ServerTest, APeerThatNeverReadsIsCutOffAndMemoryStaysFlat) {
   EXPECT_GT(s.output_queue_peak, 0u);
   EXPECT_TRUE(log_.contains("the peer took none of its ACKs for 300 ms"));
   const size_t rss_after = rss_bytes();
-  EXPECT_LT(rss_after, rss_before + 16 * 1024 * 1024) << "RSS grew from " << rss_before << " to " << rss_after;
+  EXPECT_LT(rss_after, rss_before + 16UL * 1024 * 1024) << "RSS grew from " << rss_before << " to " << rss_after;
   std::printf("offered %zuk NOTIFYs, server read %llu, queue peak %llu bytes, RSS %zu -> %zu KiB\n", chunks_sent,
               static_cast<unsigned long long>(s.notify_frames), static_cast<unsigned long long>(s.output_queue_peak),
               rss_before / 1024, rss_after / 1024);
