@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -194,7 +195,14 @@ class Walker {
       }
       if (ctx_.node != nullptr && def.path == "clusters[].nodes" && ctx_.node->name.empty() &&
           !ctx_.node->url.host.empty()) {
-        ctx_.node->name = ctx_.node->url.host + ":" + std::to_string(ctx_.node->url.port);
+        std::string derived = ctx_.node->url.host + ":" + std::to_string(ctx_.node->url.port);
+        if (!std::regex_match(derived, std::regex(kNodeNamePattern))) {
+          errors_.add(item, ipath + ".name",
+                      "the default name \"" + derived +
+                          "\" (host:port of the url) is not a valid node name (expected " + kNodeNameExpected +
+                          "): set name: explicitly");
+        }
+        ctx_.node->name = std::move(derived);
       }
     }
   }

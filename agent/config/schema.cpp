@@ -73,9 +73,9 @@ const std::vector<KeyDef>& schema() {
     t.push_back(url);
     t.push_back(string_key(
         "clusters[].nodes[].name", "", false,
-        "Node name, unique in its cluster; HAProxy's server name. Default: host:port of the URL.",
-        [](Ctx& c) -> std::string& { return c.node->name; }, "[A-Za-z0-9_.:-]{1,64}",
-        "1-64 characters from A-Z a-z 0-9 _ . : -"));
+        "Node name, unique in its cluster; HAProxy's server name. Default: host:port of the URL (set it when that does "
+        "not fit).",
+        [](Ctx& c) -> std::string& { return c.node->name; }, kNodeNamePattern, kNodeNameExpected));
     t.push_back(section("clusters[].tls", "TLS towards this cluster's nodes (https:// URLs)."));
     t.push_back(path_key("clusters[].tls.ca_file", "",
                          "CA bundle to verify the nodes' certificates; default: the system's CAs.",

@@ -31,6 +31,11 @@ enum class Type {
 };
 std::string_view type_name(Type t);
 
+// A node's name (HAProxy's server name): set, or derived from its URL as
+// host:port, which must then fit too.
+inline constexpr const char* kNodeNamePattern = "[A-Za-z0-9_.:-]{1,64}";
+inline constexpr const char* kNodeNameExpected = "1-64 characters from A-Z a-z 0-9 _ . : -";
+
 // Where values go: the config, and the list items being filled.
 struct Ctx {
   Config* cfg = nullptr;

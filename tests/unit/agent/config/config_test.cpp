@@ -239,6 +239,13 @@ TEST(Config, BadValuesInsideClustersAndNodes) {
       {"spoe: {listen: \"127.0.0.1:1\"}\nclusters:\n  - {name: dc1, nodes: [{url: http://a, name: \"x y\"}]}\n  - "
        "{name: dc2, nodes: [http://b]}\npreferred: dc2\n",
        "clusters[0].nodes[0].name: \"x y\""},
+      // Found by the config fuzzer: a host too long for the derived name was accepted, and the
+      // effective configuration (show config) then failed to parse.
+      {"spoe: {listen: \"127.0.0.1:1\"}\nclusters:\n  - {name: dc1, nodes: [http://" + std::string(70, 'g') +
+           "]}\n  - {name: dc2, nodes: [http://b]}\npreferred: dc2\n",
+       "clusters[0].nodes[0].name: the default name \"" + std::string(70, 'g') +
+           ":9200\" (host:port of the url) is not a valid node name (expected 1-64 characters from A-Z a-z 0-9 _ . : "
+           "-): set name: explicitly"},
       {"spoe: {listen: \"127.0.0.1:1\"}\nclusters:\n  - {name: dc1, nodes: []}\n  - {name: dc2, nodes: "
        "[http://b]}\npreferred: dc2\n",
        "clusters[0].nodes: a list is not valid (expected a non-empty list)"},
