@@ -4,7 +4,7 @@
 
 namespace haes {
 
-void register_ccr_commands(admin::CommandTable& table, CcrService* service, admin::ToLeader on_leader) {
+void register_ccr_commands(admin::CommandTable& table, CcrService* service, const admin::ToLeader& on_leader) {
   admin::CommandSpec spec{
       {"ccr", "refollow"},
       "ccr refollow [--dry-run] [--no-snapshot]",

@@ -9,6 +9,6 @@ namespace haes {
 // Adds the ccr commands to `table` (before seal()); `service` (null outside
 // CCR mode) outlives it. `on_leader` (several agents; empty with one): the
 // command runs on the leader, as the planned moves do (docs/admin.md).
-void register_ccr_commands(admin::CommandTable& table, CcrService* service, admin::ToLeader on_leader);
+void register_ccr_commands(admin::CommandTable& table, CcrService* service, const admin::ToLeader& on_leader);
 
 }  // namespace haes
