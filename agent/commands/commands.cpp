@@ -270,29 +270,33 @@ class Handlers {
     co_return ok_reply(render_drill_report(*r), drill_report_json(*r));
   }
 
-  Reply drill_report(const Args& a) const {
+  boost::asio::awaitable<Reply> drill_report(Args a) const {
     if (!ctx_.drill) {
-      return Reply::error(ErrorCode::kSyncOff, "drills need the snapshot sync (no sync: section; docs/drills.md)");
+      co_return Reply::error(ErrorCode::kSyncOff, "drills need the snapshot sync (no sync: section; docs/drills.md)");
     }
     size_t n = 1;
     if (!a.positional.empty()) {
       const std::string& s = a.positional[0];
       if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos || std::stoul(s) == 0) {
-        return Reply::error(ErrorCode::kUsage, "drill report: N must be a positive number, got '" + s + "'");
+        co_return Reply::error(ErrorCode::kUsage, "drill report: N must be a positive number, got '" + s + "'");
       }
       n = std::stoul(s);
     }
-    const auto& all = ctx_.drill->reports();
+    // From the store: with several agents, whichever ran the drill.
+    auto all = co_await ctx_.drill->fresh_reports();
+    if (!all) {
+      co_return Reply::error(all.error().code, all.error().message);
+    }
     nlohmann::json arr = nlohmann::json::array();
     std::string text;
-    for (size_t i = all.size() > n ? all.size() - n : 0; i < all.size(); ++i) {
-      text += (text.empty() ? "" : "\n") + render_drill_report(all[i]);
-      arr.push_back(drill_report_json(all[i]));
+    for (size_t i = all->size() > n ? all->size() - n : 0; i < all->size(); ++i) {
+      text += (text.empty() ? "" : "\n") + render_drill_report((*all)[i]);
+      arr.push_back(drill_report_json((*all)[i]));
     }
     if (text.empty()) {
-      text = "no drill yet (haesctl drill; reports kept in " + ctx_.drill->path().string() + ")";
+      text = "no drill yet (haesctl drill; reports kept in " + ctx_.drill->where() + ")";
     }
-    return ok_reply(text, {{"ok", true}, {"reports", arr}});
+    co_return ok_reply(text, {{"ok", true}, {"reports", arr}});
   }
 
   boost::asio::awaitable<Reply> sync_now(Peer peer) const {
@@ -505,13 +509,9 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
                               true,
                               nullptr},
                   [h](Args a, Peer p) { return h->drill(std::move(a), std::move(p)); }));
-  table.add(CommandSpec{{"drill", "report"},
-                        "drill report [N]",
-                        "the last N drill reports (default 1)",
-                        {},
-                        1,
-                        false,
-                        [h](const Args& a, const Peer&) { return h->drill_report(a); }});
+  table.add(async(CommandSpec{{"drill", "report"}, "drill report [N]", "the last N drill reports (default 1)", {}, 1,
+                              false, nullptr},
+                  [h](Args a, Peer) { return h->drill_report(std::move(a)); }));
   const Config* config = context.config;
   table.add(CommandSpec{{"show", "config"},
                         "show config",

@@ -1,11 +1,5 @@
 #include "drill/drill.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -29,34 +23,14 @@ std::string one_line(std::string s) {
   return s;
 }
 
-// Writes `data` to `path` atomically (temp file, fsync, rename).
-Result<void> write_file(const std::filesystem::path& path, const std::string& data) {
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    return Error{ErrorCode::kIoError, "cannot create " + tmp};
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      return Error{ErrorCode::kIoError, "cannot write " + tmp};
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Error{ErrorCode::kIoError, "cannot write " + path.string()};
-  }
-  return {};
-}
+// The store document the reports live in.
+constexpr const char* kDocument = "drills";
+constexpr auto kWatchPeriod = std::chrono::seconds(2);
 
 }  // namespace
 
 DrillRunner::DrillRunner(asio::io_context& io, const Config& config, DrillContext ctx)
-    : io_(io), config_(config), ctx_(std::move(ctx)), path_(config.state.path + ".drills"), wake_(io) {
+    : io_(io), config_(config), ctx_(std::move(ctx)), wake_(io), watch_timer_(io) {
   for (const auto& c : config_.clusters) {
     clients_.push_back(std::make_unique<es::ClusterClient>(io_.get_executor(), c, Duration(30000), size_t{1} << 20));
   }
@@ -67,48 +41,108 @@ DrillRunner::~DrillRunner() { stop(); }
 void DrillRunner::stop() {
   stopped_ = true;
   wake_.cancel();
+  watch_timer_.cancel();
   for (auto& c : clients_) {
     c->shutdown();
   }
 }
 
 void DrillRunner::start() {
-  std::ifstream in(path_);
-  if (in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-    if (j.is_array()) {
-      for (const auto& e : j) {
-        if (auto r = drill_report_from_json(e)) {
-          reports_.push_back(std::move(*r));
-        } else {
-          spdlog::warn("drill reports {}: {} (skipped)", path_.string(), r.error().message);
-        }
-      }
-    } else {
-      spdlog::warn("drill reports {}: not a JSON array; starting a new list", path_.string());
-    }
-  }
-  if (!reports_.empty() && reports_.back().running) {
-    running_ = true;
-    asio::co_spawn(io_, recover(reports_.back()), asio::detached);
-  }
+  asio::co_spawn(io_, watch(), asio::detached);
   if (config_.drill.interval.count() > 0) {
     asio::co_spawn(io_, schedule(), asio::detached);
   }
 }
 
-void DrillRunner::save() {
+std::string DrillRunner::where() const {
+  if (config_.state.store == StoreKind::kLocal) {
+    return config_.state.path + "." + kDocument;
+  }
+  std::string prefix = config_.state.etcd.prefix;
+  if (prefix.empty() || prefix.back() != '/') {
+    prefix += '/';
+  }
+  return "etcd key " + prefix + "docs/" + kDocument;
+}
+
+bool DrillRunner::abandoned() const { return stopped_ || (ctx_.may_run_automatic && !ctx_.may_run_automatic()); }
+
+asio::awaitable<Result<std::vector<DrillReport>>> DrillRunner::load() {
+  auto doc = co_await ctx_.pipeline.store().load_document(kDocument);
+  if (!doc) {
+    co_return Error{doc.error().code, "cannot read the drill reports (" + where() + "): " + doc.error().message};
+  }
+  std::vector<DrillReport> out;
+  if (!doc->has_value()) {
+    co_return out;
+  }
+  auto j = nlohmann::json::parse(**doc, nullptr, false);
+  if (!j.is_array()) {
+    warn_once("drill reports " + where() + ": not a JSON array; starting a new list");
+    co_return out;
+  }
+  for (const auto& e : j) {
+    if (auto r = drill_report_from_json(e)) {
+      out.push_back(std::move(*r));
+    } else {
+      warn_once("drill reports " + where() + ": " + r.error().message + " (skipped)");
+    }
+  }
+  co_return out;
+}
+
+void DrillRunner::warn_once(const std::string& message) {
+  if (message != last_warning_) {
+    spdlog::warn("{}", message);
+    last_warning_ = message;
+  }
+}
+
+asio::awaitable<Result<std::vector<DrillReport>>> DrillRunner::fresh_reports() {
+  if (running_) {
+    co_return reports_;
+  }
+  auto loaded = co_await load();
+  if (loaded && !running_) {
+    reports_ = *loaded;
+  }
+  co_return loaded;
+}
+
+asio::awaitable<void> DrillRunner::save() {
   while (reports_.size() > static_cast<size_t>(std::max<int64_t>(config_.drill.keep, 1))) {
     reports_.erase(reports_.begin());
+  }
+  if (abandoned() && !stopped_) {
+    co_return;  // the leader's now: it undoes the drill from the report as it stands
   }
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : reports_) {
     arr.push_back(drill_report_json(r));
   }
-  if (auto w = write_file(path_, arr.dump(1)); !w) {
-    spdlog::warn("drill: {}", w.error().message);
+  auto w = co_await ctx_.pipeline.store().store_document(kDocument, arr.dump(1));
+  if (!w) {
+    spdlog::warn("drill: cannot keep the report in {}: {}", where(), w.error().message);
+  }
+}
+
+asio::awaitable<void> DrillRunner::watch() {
+  boost::system::error_code ec;
+  while (!stopped_) {
+    if (!running_) {
+      auto loaded = co_await load();
+      if (!loaded) {
+        warn_once(loaded.error().message);
+      } else if (!running_ && !stopped_) {  // no drill started while we read
+        reports_ = std::move(*loaded);
+        if (!reports_.empty() && reports_.back().running && ctx_.latest_round() && !abandoned()) {
+          running_ = true;
+          co_await recover(reports_.back());
+        }
+      }
+    }
+    watch_timer_.expires_after(kWatchPeriod);
+    co_await watch_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -177,16 +211,29 @@ asio::awaitable<void> DrillRunner::step(DrillReport& r, DrillStep s, Result<std:
               sr.ok ? "ok" : "FAILED", sr.took.count(), sr.detail);
   r.steps.push_back(std::move(sr));
   reports_.back() = r;
-  save();
-  co_return;
+  co_await save();
 }
 
 asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::string actor, bool force) {
   if (running_) {
     co_return Error{ErrorCode::kBusy, "a drill is running (haesctl drill report)"};
   }
+  running_ = true;  // before the first suspension: one drill at a time
+  auto loaded = co_await load();
+  if (!loaded) {
+    running_ = false;
+    co_return loaded.error();
+  }
+  reports_ = std::move(*loaded);
+  if (!reports_.empty() && reports_.back().running) {
+    running_ = false;
+    co_return Error{ErrorCode::kBusy, "drill " + reports_.back().id +
+                                          " was left running by an agent that stopped; it is being undone "
+                                          "(haesctl drill report)"};
+  }
   auto p = plan(to);
   if (!p) {
+    running_ = false;
     co_return p.error();
   }
   const ReadinessVerdict ready = ctx_.readiness();
@@ -194,11 +241,11 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   if (!refusing.empty() && !force) {
     const std::string why =
         "drill " + p->from + " -> " + p->to + " refused: " + p->to + " is not ready: " + refusing.front().text;
+    running_ = false;
     co_await journal(EventKind::kRefused, actor, why);
     co_return Error{ErrorCode::kNotReady, p->to + " is not ready to take over: " + refusing.front().text +
                                               " (docs/readiness.md; --force drills anyway)"};
   }
-  running_ = true;
   DrillReport r;
   r.id = p->id;
   r.from = p->from;
@@ -211,7 +258,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
     r.rpo_seconds = std::chrono::duration_cast<std::chrono::seconds>(r.started_at - sp.started_at).count();
   }
   reports_.push_back(r);
-  save();
+  co_await save();
   const std::string started =
       "drill " + r.id + " started: " + r.from + " -> " + r.to + " -> " + r.from +
       (force && !refusing.empty() ? "; forced past readiness: " + refusing.front().text : std::string());
@@ -237,7 +284,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   if (!out) {
     failed = DrillStep::kSwitchover;
   }
-  if (!failed && !stopped_) {
+  if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
     const std::string create = R"({"settings":{"number_of_shards":1,"number_of_replicas":0}})";
     out = co_await scratch(r.to, put_method, index, create);
@@ -258,7 +305,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       failed = DrillStep::kWrite;
     }
   }
-  if (!failed && !stopped_) {
+  if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
     const std::string count_target = index + "/_count";
     out = co_await scratch(r.to, get_method, count_target, no_body);
@@ -282,7 +329,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       failed ? recovery_steps(*failed) : std::vector<DrillStep>{DrillStep::kCleanup, DrillStep::kSwitchBack};
   bool back_failed = false;
   for (DrillStep s : rest) {
-    if (stopped_) {
+    if (abandoned()) {
       break;
     }
     t0 = std::chrono::steady_clock::now();
@@ -309,14 +356,18 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       }
     }
   }
-  if (!failed && !stopped_) {
+  if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
     r.readiness_after = readiness_line(ctx_.readiness());
     out = r.readiness_after;
     co_await step(r, DrillStep::kReadinessAfter, out, t0);
   }
-  if (stopped_) {
-    co_return Error{ErrorCode::kCancelled, "the agent is stopping; the drill is undone at the next start"};
+  if (abandoned()) {
+    running_ = false;
+    co_return Error{ErrorCode::kCancelled,
+                    stopped_ ? "the agent is stopping; the drill is undone at the next start"
+                             : "this agent lost the leadership during the drill; the new leader undoes it "
+                               "(haesctl drill report there)"};
   }
   r.running = false;
   r.finished_at = now_sys();
@@ -333,7 +384,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
     }
   }
   reports_.back() = r;
-  save();
+  co_await save();
   running_ = false;
   stats_.runs.inc(r.ok ? DrillResult::kPassed : DrillResult::kFailed);
   const std::string ended =
@@ -345,18 +396,12 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
 }
 
 asio::awaitable<void> DrillRunner::recover(DrillReport r) {
-  // Wait for a health round: the switch back needs the controller's view.
-  boost::system::error_code ec;
-  while (!stopped_ && !ctx_.latest_round()) {
-    wake_.expires_after(std::chrono::milliseconds(200));
-    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  if (stopped_) {
-    co_return;
-  }
-  const std::string actor = "agent (recovering drill " + r.id + ")";
-  spdlog::warn("drill {}: the agent stopped during it; undoing it ({} active now, {} before the drill)", r.id,
-               ctx_.pipeline.state().active, r.from);
+  // The watch calls this once a health round is known (the switch back
+  // needs the controller's view), with running_ set.
+  const std::string actor = "agent " + config_.agent.name + " (recovering drill " + r.id + ")";
+  spdlog::warn("drill {} (run by {}): the agent running it stopped during it; undoing it ({} active now, {} before "
+               "the drill)",
+               r.id, r.actor, ctx_.pipeline.state().active, r.from);
   const std::string index = "/haes-drill-" + r.id;
   auto t0 = std::chrono::steady_clock::now();
   const std::string delete_method = "DELETE";
@@ -366,6 +411,10 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
     out = std::string("no scratch index left");
   }
   co_await step(r, DrillStep::kCleanup, out, t0);
+  if (abandoned()) {
+    running_ = false;
+    co_return;
+  }
   bool back = ctx_.pipeline.state().active == r.from;
   if (!back && ctx_.pipeline.state().active == r.to) {
     t0 = std::chrono::steady_clock::now();
@@ -383,7 +432,7 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
   r.reason = "interrupted: the agent stopped during the drill" +
              std::string(back ? "; " + r.from + " is active again" : "; " + r.from + " could NOT be made active again");
   reports_.back() = r;
-  save();
+  co_await save();
   running_ = false;
   stats_.runs.inc(DrillResult::kFailed);
   const std::string ended = "drill " + r.id + " failed: " + r.reason;

@@ -6,18 +6,22 @@
 // report. A step failing after the switchover cleans up and switches back,
 // so the pair ends as the drill found it.
 //
-// Reports (the last drill.keep) live in a file beside the state file
-// (<state.path>.drills), written atomically when a drill starts and after
-// every step: a drill the agent did not finish (killed) is found there at
-// the next start, marked failed and undone (the pair switched back when the
-// roles had moved). Not in the state record: a report is history for
-// operators, not something any verdict or transition reads, and would make
-// every compare-and-swap of the state larger.
+// Reports (the last drill.keep) are a document of the state store
+// ("drills": <state.path>.drills with the local store, <prefix>docs/drills
+// with etcd), written when a drill starts and after every step, so every
+// agent of the pair sees the same reports. A drill nobody finished (the
+// agent killed, or, with several agents, the leader killed or cut off) is
+// found there by whoever runs drills next — the same agent restarted, or
+// the new leader — marked failed and undone (the pair switched back when the
+// roles had moved). A leader that loses the leadership mid-drill stops at
+// the next step and leaves the undoing to the new leader. Not in the state
+// record: a report is history for operators, not something any verdict or
+// transition reads, and would make every compare-and-swap of the state
+// larger.
 //
 // Runs on the control thread (coroutines; parameters by value).
 #include <utility>  // before Asio 1.74 awaitable.hpp
 
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,8 +73,10 @@ class DrillRunner {
  public:
   DrillRunner(boost::asio::io_context& io, const Config& config, DrillContext ctx);
   ~DrillRunner();
-  // Loads the reports; undoes a drill left running (in the background,
-  // once a health round is known); starts the schedule if drill.interval.
+  // Starts the watch (reloads the reports every few seconds; when this
+  // agent may run drills and the last report was left running by an agent
+  // that stopped, undoes it once a health round is known) and the schedule
+  // if drill.interval.
   void start();
   void stop();
   // One drill. Refused when another runs, or when the target is not ready
@@ -79,10 +85,14 @@ class DrillRunner {
   boost::asio::awaitable<Result<DrillReport>> run(std::string to, std::string actor, bool force);
   // The plan (for --dry-run).
   Result<DrillPlan> plan(const std::string& to) const;
-  const std::vector<DrillReport>& reports() const { return reports_; }  // oldest first
+  // As last loaded or written (oldest first): a few seconds old at most.
+  const std::vector<DrillReport>& reports() const { return reports_; }
+  // Read from the store now (the cached list while this agent runs a drill).
+  boost::asio::awaitable<Result<std::vector<DrillReport>>> fresh_reports();
   bool running() const { return running_; }
   const DrillStats& stats() const { return stats_; }
-  const std::filesystem::path& path() const { return path_; }
+  // Where the reports are kept (for messages).
+  std::string where() const;
 
  private:
   boost::asio::awaitable<Result<std::string>> switch_to(std::string target, std::string actor, std::string reason);
@@ -91,20 +101,27 @@ class DrillRunner {
   boost::asio::awaitable<void> step(DrillReport& r, DrillStep s, Result<std::string> outcome,
                                     std::chrono::steady_clock::time_point began);
   boost::asio::awaitable<void> recover(DrillReport r);
+  boost::asio::awaitable<void> watch();
   boost::asio::awaitable<void> schedule();
   boost::asio::awaitable<void> journal(EventKind kind, std::string actor, std::string message);
-  void save();
+  boost::asio::awaitable<Result<std::vector<DrillReport>>> load();
+  boost::asio::awaitable<void> save();
+  // Stopping, or no longer the agent that may run drills (several agents:
+  // the leadership lost): the drill in hand stops and is left to be undone.
+  bool abandoned() const;
+  void warn_once(const std::string& message);  // the watch would repeat it every period
 
   boost::asio::io_context& io_;
   const Config& config_;
   DrillContext ctx_;
-  std::filesystem::path path_;
   std::vector<DrillReport> reports_;
   std::vector<std::unique_ptr<es::ClusterClient>> clients_;  // config order
   DrillStats stats_;
   bool running_ = false;
   bool stopped_ = false;
   boost::asio::steady_timer wake_;
+  boost::asio::steady_timer watch_timer_;
+  std::string last_warning_;
 };
 
 }  // namespace haes

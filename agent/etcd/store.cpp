@@ -49,6 +49,33 @@ asio::awaitable<Result<std::optional<State>>> EtcdStore::load() {
   co_return std::optional<State>(std::move(*s));
 }
 
+asio::awaitable<Result<std::optional<std::string>>> EtcdStore::load_document(std::string name) {
+  auto r = co_await client_->call("/v3/kv/range", range_request(key("docs/" + name)), Channel::kWrite);
+  if (!r) {
+    co_return r.error();
+  }
+  auto range = parse_range(*r);
+  if (!range) {
+    co_return range.error();
+  }
+  if (range->kvs.empty()) {
+    co_return std::optional<std::string>();
+  }
+  co_return std::optional<std::string>(std::move(range->kvs.front().value));
+}
+
+asio::awaitable<Result<void>> EtcdStore::store_document(std::string name, std::string data) {
+  auto r = co_await client_->call("/v3/kv/put", put_request(key("docs/" + name), data), Channel::kWrite);
+  if (!r) {
+    co_return r.error();
+  }
+  auto h = parse_put(*r);
+  if (!h) {
+    co_return h.error();
+  }
+  co_return Ok{};
+}
+
 asio::awaitable<Result<uint64_t>> EtcdStore::compare_and_swap(uint64_t expected, State next) {
   Compare c;
   c.key = key("state");

@@ -9,6 +9,7 @@
 //   <prefix>leader           the leader's name, under the leader's lease
 //   <prefix>agents/<name>    each agent's record, under its own lease
 //   <prefix>members          every agent that joined (not leased)
+//   <prefix>docs/<name>      documents beside the state (the drill reports)
 //
 // Every change of the state is a transaction comparing the record's
 // mod_revision (the StateStore contract). Runs on the control thread.
@@ -46,6 +47,8 @@ class EtcdStore : public StateStore {
   boost::asio::awaitable<Result<uint64_t>> compare_and_swap(uint64_t expected, State next) override;
   boost::asio::awaitable<Result<std::vector<Event>>> append_events(std::vector<Event> events) override;
   boost::asio::awaitable<Result<std::vector<Event>>> events(size_t last_n) override;
+  boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) override;
+  boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) override;
   std::string describe() const override;
 
   // Coordination. `agent` names this agent in journal keys.

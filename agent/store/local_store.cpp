@@ -140,6 +140,13 @@ class LocalStateStore : public StateStore {
   }
   boost::asio::awaitable<Result<std::vector<Event>>> events(size_t last_n) override { co_return events_now(last_n); }
 
+  boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) override {
+    co_return read_file(path_.string() + "." + name);
+  }
+  boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) override {
+    co_return write_atomically(path_.string() + "." + name, data);
+  }
+
   std::string describe() const override { return "local " + path_.string(); }
 
  private:

@@ -49,6 +49,15 @@ class StateStore {
   // The newest `last_n` events, oldest first.
   virtual boost::asio::awaitable<Result<std::vector<Event>>> events(size_t last_n) = 0;
 
+  // A named document kept beside the state (the drill reports): history for
+  // operators, shared by every agent of the pair, never read by a verdict or
+  // a transition, so outside the compare-and-swapped record. `name` is a
+  // lower-case word chosen by the caller. nullopt: never written.
+  // Error codes: io_error, store_unreachable.
+  virtual boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) = 0;
+  // Replaces the document (atomically: a reader sees the old or the new).
+  virtual boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) = 0;
+
   // "local /var/lib/haes/state.pb" — for status and logs.
   virtual std::string describe() const = 0;
 };
@@ -60,7 +69,8 @@ struct OpenedStore {
 
 // The local store: one state file written atomically (temp file, fsync,
 // rename, fsync of the directory) under an exclusive lock, and an append-only
-// journal beside it (<path>.events) bounded to journal_size events.
+// journal beside it (<path>.events) bounded to journal_size events;
+// documents in <path>.<name>, written atomically.
 // Errors: locked (another agent holds the file), corrupt, io_error.
 Result<OpenedStore> open_local_store(const std::filesystem::path& path, size_t journal_size);
 

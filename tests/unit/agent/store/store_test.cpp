@@ -211,6 +211,40 @@ TEST_F(StoreTest, AFailedWriteLeavesThePreviousStateIntact) {
   fs::remove_all(moved);
 }
 
+TEST_F(StoreTest, DocumentsLiveBesideTheStateAndAreReplacedWhole) {
+  auto store = open();
+  auto none = test::sync_wait(store->load_document("drills"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(test::sync_wait(store->store_document("drills", "[1]")).ok());
+  ASSERT_TRUE(test::sync_wait(store->store_document("drills", "[1,2]")).ok());
+  EXPECT_EQ(file_bytes(path_.string() + ".drills"), "[1,2]");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);  // state lock, journal, drills
+  // Another store on the same path (a restart) reads it back; the state is untouched.
+  store.reset();
+  auto again = open();
+  auto back = test::sync_wait(again->load_document("drills"));
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ(**back, "[1,2]");
+  EXPECT_FALSE(load(*again)->has_value());
+}
+
+TEST_F(StoreTest, ADocumentThatCannotBeWrittenKeepsItsLastVersion) {
+  auto store = open();
+  ASSERT_TRUE(test::sync_wait(store->store_document("drills", "old")).ok());
+  fs::path moved = dir_.string() + ".moved";
+  fs::rename(dir_, moved);
+  write_bytes(dir_, "not a directory");
+  auto w = test::sync_wait(store->store_document("drills", "new"));
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, ErrorCode::kIoError);
+  EXPECT_NE(w.error().message.find("drills"), std::string::npos) << w.error().message;
+  fs::remove(dir_);
+  fs::rename(moved, dir_);
+  EXPECT_EQ(**test::sync_wait(store->load_document("drills")), "old");
+  fs::remove_all(moved);
+}
+
 // Events told apart by their message (`name`).
 Event event(const std::string& name) {
   return Event{0, from_unix_ms(1'795'000'000'000), 3, EventKind::kPause, "controller", name};

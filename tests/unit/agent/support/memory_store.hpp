@@ -1,6 +1,7 @@
 #pragma once
 // Test support: a StateStore in memory (unit tests of what sits on top of the
 // store; the real stores have their own tests against real files and etcd).
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,15 @@ class RecordingStore : public StateStore {
     co_return events;
   }
   boost::asio::awaitable<Result<std::vector<Event>>> events(size_t) override { co_return journal_; }
+  boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) override {
+    auto it = documents_.find(name);
+    co_return it == documents_.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+  }
+  boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) override {
+    log_->push_back("document " + name);
+    documents_[name] = std::move(data);
+    co_return Ok{};
+  }
   std::string describe() const override { return "memory"; }
 
   // Someone else (another agent) writes.
@@ -57,6 +67,7 @@ class RecordingStore : public StateStore {
   std::optional<Error> fail_next_;
   std::optional<State> stored_;
   std::vector<Event> journal_;
+  std::map<std::string, std::string> documents_;
 
  private:
   std::vector<std::string> own_log_;
