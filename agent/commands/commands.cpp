@@ -509,9 +509,10 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
                               true,
                               nullptr},
                   [h](Args a, Peer p) { return h->drill(std::move(a), std::move(p)); }));
-  table.add(async(CommandSpec{{"drill", "report"}, "drill report [N]", "the last N drill reports (default 1)", {}, 1,
-                              false, nullptr},
-                  [h](Args a, Peer) { return h->drill_report(std::move(a)); }));
+  table.add(async(
+      CommandSpec{
+          {"drill", "report"}, "drill report [N]", "the last N drill reports (default 1)", {}, 1, false, nullptr},
+      [h](Args a, Peer) { return h->drill_report(std::move(a)); }));
   const Config* config = context.config;
   table.add(CommandSpec{{"show", "config"},
                         "show config",

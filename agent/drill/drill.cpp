@@ -399,9 +399,10 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
   // The watch calls this once a health round is known (the switch back
   // needs the controller's view), with running_ set.
   const std::string actor = "agent " + config_.agent.name + " (recovering drill " + r.id + ")";
-  spdlog::warn("drill {} (run by {}): the agent running it stopped during it; undoing it ({} active now, {} before "
-               "the drill)",
-               r.id, r.actor, ctx_.pipeline.state().active, r.from);
+  spdlog::warn(
+      "drill {} (run by {}): the agent running it stopped during it; undoing it ({} active now, {} before "
+      "the drill)",
+      r.id, r.actor, ctx_.pipeline.state().active, r.from);
   const std::string index = "/haes-drill-" + r.id;
   auto t0 = std::chrono::steady_clock::now();
   const std::string delete_method = "DELETE";
