@@ -239,6 +239,7 @@ asio::awaitable<void> Coordinator::failsafe_round() {
     } else {
       const auto& j = r->json;
       a.answered = true;
+      a.answered_as = j.value("name", std::string());
       a.store_reachable = j.value("store_reachable", true);
       a.epoch = j.value("epoch", uint64_t{0});
       a.active = j.value("active", std::string());

@@ -9,6 +9,13 @@ std::string advertised_admin_url(const AdminPortConfig& port) {
   return port.listen ? "https://" + port.listen->to_string() : "";
 }
 
+std::string advertised_peer_url(const HealthConfig& health) {
+  if (!health.advertise_url.empty()) {
+    return health.advertise_url;
+  }
+  return health.listen ? "http://" + health.listen->to_string() : "";
+}
+
 etcd::AgentRecord agent_record(const Config& config, const State& state, const HealthRound* round,
                                const FailoverController& controller, const Coordinator* coordinator, SysTime now) {
   etcd::AgentRecord r;
@@ -18,7 +25,7 @@ etcd::AgentRecord agent_record(const Config& config, const State& state, const H
   if (coordinator && coordinator->view() && coordinator->view()->members) {
     r.members_version = coordinator->view()->members->version;
   }
-  r.peer_url = "http://" + (config.health.listen ? config.health.listen->to_string() : std::string());
+  r.peer_url = advertised_peer_url(config.health);
   r.admin_url = advertised_admin_url(config.admin.port);
   r.at_ms = to_unix_ms(now);
   for (const auto& c : config.clusters) {

@@ -18,6 +18,8 @@ namespace haes::cluster {
 
 // The admin URL the other agents use to reach this one ("" : no admin port).
 std::string advertised_admin_url(const AdminPortConfig& port);
+// The health port's URL the other agents ask GET /peer ("": no health port).
+std::string advertised_peer_url(const HealthConfig& health);
 
 // The record this agent publishes under its lease.
 etcd::AgentRecord agent_record(const Config& config, const State& state, const HealthRound* round,

@@ -57,6 +57,14 @@ FailsafeResult failsafe(const std::vector<std::string>& members, const std::vect
           "member " + m + " did not answer" + (it == answers.end() || it->error.empty() ? "" : " (" + it->error + ")");
       return r;
     }
+    if (it->answered_as != m) {
+      // Its peer URL reaches another agent (0.0.0.0, a shared address):
+      // that answer says nothing about m. Possibly this agent itself.
+      r.text = "member " + m + "'s peer URL answered as " +
+               (it->answered_as.empty() ? std::string("nobody") : it->answered_as) +
+               " (its health.advertise_url must reach it)";
+      return r;
+    }
     if (it->store_reachable) {
       r.text = "member " + m + " reaches etcd";
       return r;

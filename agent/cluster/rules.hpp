@@ -64,7 +64,8 @@ std::string window_text(const Window& w, const ViewClock& clock, Steady now);
 
 // One member's answer to GET /peer.
 struct PeerAnswer {
-  std::string name;
+  std::string name;         // the member asked
+  std::string answered_as;  // the name in its answer: another one means its URL reaches another agent
   bool answered = false;
   std::string error;  // when !answered
   bool store_reachable = false;

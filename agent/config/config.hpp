@@ -88,7 +88,8 @@ struct SpoeConfig {
 
 struct HealthConfig {
   std::optional<Endpoint> listen;
-  std::string node;  // "cluster/node" or empty
+  std::string advertise_url;  // how the other agents reach this port (GET /peer)
+  std::string node;           // "cluster/node" or empty
   int64_t max_connections = 0;
 };
 

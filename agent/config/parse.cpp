@@ -1,6 +1,7 @@
 // Walks a YAML document against the schema table, then checks the rules
 // that span several keys. Every problem is collected; none stops the walk.
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +70,39 @@ class Errors {
   std::string file_;
   std::vector<std::string> lines_;
 };
+
+// 0.0.0.0, ::, and their spellings: an address to listen on, never one
+// another host can call (connecting to it reaches the caller itself).
+bool unspecified_address(const std::string& host) {
+  unsigned char buf[16] = {};
+  const int family = host.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  if (::inet_pton(family, host.c_str(), buf) != 1) {
+    return false;
+  }
+  const size_t n = family == AF_INET ? 4 : 16;
+  return std::all_of(buf, buf + n, [](unsigned char b) { return b == 0; });
+}
+
+// With several agents, each reaches the others at an advertised URL
+// (default: the listen address). Refuses one that would reach the caller.
+void check_advertised(Errors& errors, const std::string& listen_key, const std::optional<Endpoint>& listen,
+                      const std::string& url_key, const std::string& url, const std::string& scheme,
+                      const std::string& why) {
+  if (!url.empty()) {
+    NodeUrl u;
+    std::string bad;
+    if (parse_node_url(url, u, bad) && unspecified_address(u.host)) {
+      errors.add(url_key, url + " names no host the other agents can call: give this agent's own address");
+    }
+    return;
+  }
+  if (listen && unspecified_address(listen->host)) {
+    errors.add(url_key, "needed with state.store: etcd: " + listen_key + " " + listen->to_string() +
+                            " is an address to listen on, not one the other agents can call (" + why +
+                            "); set it to this agent's address as they reach it, e.g. " + scheme +
+                            "://10.0.0.5:" + std::to_string(listen->port));
+  }
+}
 
 std::string show(const YAML::Node& n) {
   if (n.IsScalar()) {
@@ -398,6 +432,10 @@ void cross_checks(const Config& c, Errors& errors) {
                  "store etcd needs the health port: the other agents ask it (GET /peer) whether "
                  "etcd is down for all before keeping traffic flowing");
     }
+    check_advertised(errors, "health.listen", c.health.listen, "health.advertise_url", c.health.advertise_url, "http",
+                     "they ask it GET /peer whether etcd is down for all");
+    check_advertised(errors, "admin.port.listen", c.admin.port.listen, "admin.port.advertise_url",
+                     c.admin.port.advertise_url, "https", "they forward commands to the leader there");
     if (e.prefix.empty() || e.prefix.front() != '/') {
       errors.add("state.etcd.prefix", "\"" + e.prefix + "\" must start with /");
     }

@@ -118,6 +118,12 @@ const std::vector<KeyDef>& schema() {
         "health.listen", "Address of the health port (/lb/<cluster>/<node>, /lb, /metrics); off when absent.",
         [](Ctx& c) -> std::optional<Endpoint>& { return c.cfg->health.listen; }));
     t.push_back(string_key(
+        "health.advertise_url", "", false,
+        "URL the other agents use to reach this port (GET /peer, state.store: etcd); default http://<listen>. "
+        "Required when listen is 0.0.0.0 or [::].",
+        [](Ctx& c) -> std::string& { return c.cfg->health.advertise_url; }, "http://[^ ]{3,200}",
+        "an http:// URL, e.g. http://lb1.example:9500"));
+    t.push_back(string_key(
         "health.node", "", false,
         "cluster/node that GET /lb answers for, when the agent runs beside one Elasticsearch node.",
         [](Ctx& c) -> std::string& { return c.cfg->health.node; }, "[A-Za-z0-9_-]{1,32}/[A-Za-z0-9_.:-]{1,64}",
@@ -184,7 +190,9 @@ const std::vector<KeyDef>& schema() {
                          "default: the system's.",
                          [](Ctx& c) -> std::string& { return c.cfg->admin.port.ca_file; }));
     t.push_back(string_key(
-        "admin.port.advertise_url", "", false, "URL the other agents use to reach this port; default https://<listen>.",
+        "admin.port.advertise_url", "", false,
+        "URL the other agents use to reach this port; default https://<listen>. Required with state.store: etcd "
+        "when listen is 0.0.0.0 or [::].",
         [](Ctx& c) -> std::string& { return c.cfg->admin.port.advertise_url; }, "https://[^ ]{3,200}",
         "an https:// URL, e.g. https://lb1.example:9443"));
     // ---- state

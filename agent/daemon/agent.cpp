@@ -111,7 +111,7 @@ Agent::Agent(Config config)
     etcd_ = static_cast<etcd::EtcdStore*>(store_.get());
     cluster::CoordinatorOptions co;
     co.name = config_.agent.name;
-    co.peer_url = "http://" + config_.health.listen->to_string();
+    co.peer_url = cluster::advertised_peer_url(config_.health);
     co.admin_url = cluster::advertised_admin_url(config_.admin.port);
     co.poll_interval = config_.state.etcd.poll_interval;
     co.lease_ttl = config_.state.etcd.lease_ttl;

@@ -217,8 +217,23 @@ def test_the_agent_accepts_the_configmap_etcd_alternative(tmp_path):
     cfg = tmp_path / "haes-etcd.yaml"
     cfg.write_text("\n".join(lines).replace("/etc/haes/secrets/", f"{secrets}/") + "\n")
     assert yaml.safe_load(cfg.read_text())["state"]["store"] == "etcd"
-    r = subprocess.run([str(agent_binary()), "--check-config", str(cfg)], capture_output=True,
-                       text=True, timeout=30)
+
+    def check():
+        return subprocess.run([str(agent_binary()), "--check-config", str(cfg)], capture_output=True, text=True,
+                              timeout=30)
+
+    # health.listen 0.0.0.0 is not an address the other agents can call:
+    # refused until the initContainer renders the Pod's own address in.
+    r = check()
+    assert r.returncode == 1 and "health.advertise_url: needed with state.store: etcd" in r.stdout + r.stderr, \
+        r.stdout + r.stderr
+    example = next(l for l in lines if l.strip().startswith("#   health: {listen: 0.0.0.0:9500, advertise_url:"))
+    rendered = yaml.safe_load(example.strip()[len("#   "):])["health"]
+    listen = next(i for i, l in enumerate(lines) if l.strip().startswith("listen: 0.0.0.0:9500"))
+    lines.insert(listen + 1, lines[listen][:len(lines[listen]) - len(lines[listen].lstrip())] +
+                 f"advertise_url: {rendered['advertise_url']}")
+    cfg.write_text("\n".join(lines).replace("/etc/haes/secrets/", f"{secrets}/") + "\n")
+    r = check()
     assert r.returncode == 0, r.stdout + r.stderr
 
 

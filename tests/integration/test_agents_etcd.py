@@ -15,7 +15,7 @@ import time
 import pytest
 
 from haestest.proc import holds_for, wait_for
-from haestest.trio import Trio
+from haestest.trio import PREFIX, Trio
 
 @pytest.fixture
 def trio(procs, tmp_path):
@@ -127,6 +127,35 @@ def test_etcd_down_for_all_keeps_traffic_flowing_and_nothing_transitions(trio):
     # dc1 is still red: now the leader may fail over, once.
     trio.wait_all_positive("dc2", timeout=30)
     assert trio.failovers() == 1
+    trio.check()
+
+
+def test_a_peer_url_reaching_another_agent_confirms_no_failsafe(trio):
+    # a3 advertises a1's health port: what health.listen 0.0.0.0 did before
+    # health.advertise_url (asking "a3" reached the asker itself). An answer
+    # from another agent than the one asked must not confirm the failsafe.
+    a1, a2, a3 = trio.agents
+    trio.history.mark("a3 restarted advertising a1's health port")
+    a3.run.stop()
+    a3.run.extra.setdefault("health", {})["advertise_url"] = f"http://127.0.0.1:{a1.run.health_port}"
+    a3.run.start(trio.procs)
+    trio.wait_all_positive("dc1")
+    members = json.loads(trio.etcd.client().get(PREFIX + "members").value)
+    assert members["agents"]["a3"]["peer_url"].endswith(f":{a1.run.health_port}"), members
+    trio.history.mark("etcd stopped")
+    trio.etcd.stop()
+    # a3 reaches a1 and a2 at their own ports: confirmed. a1 and a2, asking
+    # "a3", get a1's answer: not a3's, so no failsafe, no positive verdict.
+    wait_for(lambda: a3.status()["pair"]["failsafe"], 10, what="a3 on the failsafe")
+    for a in (a1, a2):
+        s = wait_for(lambda: (lambda p: p if "answered as a1" in p["failsafe_text"] else None)(a.status()["pair"]),
+                     10, what=f"{a.name} refusing a3's answer")
+        assert not s["failsafe"], s
+        assert s["failsafe_text"] == "member a3's peer URL answered as a1 (its health.advertise_url must reach it)", s
+        wait_for(lambda: not a.positive("dc1"), 10, what=f"{a.name} no longer positive")
+    trio.history.mark("etcd back")
+    trio.etcd.restore_quorum(list(trio.etcd.members))
+    trio.wait_all_positive("dc1", timeout=30)
     trio.check()
 
 

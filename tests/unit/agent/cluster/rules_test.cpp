@@ -94,7 +94,7 @@ TEST(Window, NoTwoAgentsArePositiveForDifferentClustersAtAnyInstant) {
 
 TEST(Failsafe, EveryOtherMemberMustConfirmEtcdIsDownForAll) {
   std::vector<std::string> members = {"a2", "a3"};
-  auto down = [](std::string n) { return PeerAnswer{std::move(n), true, "", false, 5, "dc1"}; };
+  auto down = [](std::string n) { return PeerAnswer{n, n, true, "", false, 5, "dc1"}; };
   EXPECT_TRUE(failsafe(members, {down("a2"), down("a3")}, 5, "dc1").confirmed);
   auto one_reaches = down("a3");
   one_reaches.store_reachable = true;
@@ -111,6 +111,19 @@ TEST(Failsafe, EveryOtherMemberMustConfirmEtcdIsDownForAll) {
   EXPECT_FALSE(r.confirmed);
   EXPECT_NE(r.text.find("member a2 holds epoch 6, active dc2"), std::string::npos);
   EXPECT_FALSE(failsafe({}, {}, 5, "dc1").confirmed) << "alone, an agent cannot tell etcd down from itself cut off";
+}
+
+TEST(Failsafe, AnAnswerFromAnotherAgentThanTheOneAskedConfirmsNothing) {
+  // a3 advertised http://0.0.0.0:9500: asking it reaches the asker, a1,
+  // whose own answer (no etcd, same epoch) must not stand in for a3's.
+  std::vector<std::string> members = {"a2", "a3"};
+  PeerAnswer a2{"a2", "a2", true, "", false, 5, "dc1"};
+  PeerAnswer a3{"a3", "a1", true, "", false, 5, "dc1"};
+  auto r = failsafe(members, {a2, a3}, 5, "dc1");
+  EXPECT_FALSE(r.confirmed);
+  EXPECT_EQ(r.text, "member a3's peer URL answered as a1 (its health.advertise_url must reach it)");
+  a3.answered_as = "";
+  EXPECT_FALSE(failsafe(members, {a2, a3}, 5, "dc1").confirmed) << "an answer without a name is no one's";
 }
 
 TEST(Confirm, OneAgentsBrokenNetworkNeverMovesThePair) {

@@ -470,6 +470,35 @@ TEST(Config, AWorldReadableSecretFileIsRefusedNamingItsMode) {
   std::filesystem::remove_all(dir);
 }
 
+// With several agents each one calls the others at the address it
+// advertises; 0.0.0.0 (or [::]) would make an agent call itself, and its
+// own "etcd is down here too" would confirm the failsafe for a peer it never
+// reached. Such a listen address needs an advertise_url; alone it is fine.
+TEST(Config, AnAgentOfAnEtcdPairMustAdvertiseAnAddressTheOthersCanCall) {
+  const std::string etcd = "state: {store: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}\n";
+  for (const std::string any : {"0.0.0.0:9500", "[::]:9500", "[0:0::0]:9500"}) {
+    const std::string text = with("health: {listen: \"" + any + "\"}\n" + etcd);
+    EXPECT_NE(err(text).find("health.advertise_url: needed with state.store: etcd: health.listen " + any +
+                             " is an address to listen on"),
+              std::string::npos)
+        << err(text);
+    ok(with("health: {listen: \"" + any + "\", advertise_url: \"http://10.0.0.5:9500\"}\n" + etcd));
+    ok(with("health: {listen: \"" + any + "\"}\n"));  // the local store: nobody calls it
+  }
+  EXPECT_NE(err(with("health: {listen: \"0.0.0.0:9500\", advertise_url: \"http://0.0.0.0:9500\"}\n" + etcd))
+                .find("health.advertise_url: http://0.0.0.0:9500 names no host the other agents can call"),
+            std::string::npos);
+  EXPECT_NE(err(with("health: {listen: \"10.0.0.5:9500\", advertise_url: \"10.0.0.5:9500\"}\n" + etcd))
+                .find("health.advertise_url: \"10.0.0.5:9500\" is not valid (expected an http:// URL"),
+            std::string::npos);
+  ok(with("health: {listen: \"10.0.0.5:9500\"}\n" + etcd));
+  // The admin port, which the others forward commands to, likewise.
+  const std::string admin = "admin: {port: {listen: \"0.0.0.0:9443\", cert_file: /c, key_file: /k, token_env: T}}\n";
+  EXPECT_NE(err(with("health: {listen: \"10.0.0.5:9500\"}\n" + admin + etcd))
+                .find("admin.port.advertise_url: needed with state.store: etcd: admin.port.listen 0.0.0.0:9443"),
+            std::string::npos);
+}
+
 // Secrets are never written in the config itself: a password or an API key
 // given inline is an unknown key, and the error points to the *_file form.
 TEST(Config, AnInlineSecretIsRefused) {
