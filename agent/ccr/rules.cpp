@@ -354,6 +354,70 @@ std::optional<std::string> remote_problem(const Answer& a, const std::string& al
   return std::nullopt;
 }
 
+std::optional<std::string> auto_follow_problem(const Answer& a, const std::string& alias,
+                                               const std::vector<std::string>& patterns, const std::string& cluster) {
+  if (!a.ok()) {
+    return sync::es_error("auto-follow patterns of " + cluster, a).message;
+  }
+  const std::string fix = " (PUT /_ccr/auto_follow/" + auto_follow_name(alias) + ", or sync.ccr.manage: true)";
+  const json& list = at(a.body, "patterns");
+  std::set<std::string, std::less<>> covered;
+  std::vector<std::string> paused;
+  std::vector<std::string> renamed;
+  bool any = false;
+  if (list.is_array()) {
+    for (const auto& e : list) {
+      const json& p = at(e, "pattern");
+      const json& remote = at(p, "remote_cluster");
+      if (!remote.is_string() || remote.get<std::string>() != alias) {
+        continue;
+      }
+      any = true;
+      const json& name = at(e, "name");
+      const std::string n = name.is_string() ? name.get<std::string>() : "?";
+      const json& active = at(p, "active");
+      if (active.is_boolean() && !active.get<bool>()) {
+        paused.push_back(n);
+        continue;
+      }
+      const json& rename = at(p, "follow_index_pattern");
+      if (rename.is_string() && rename.get<std::string>() != "{{leader_index}}") {
+        renamed.push_back(n + " (" + rename.get<std::string>() + ")");
+        continue;
+      }
+      const json& leaders = at(p, "leader_index_patterns");
+      if (leaders.is_array()) {
+        for (const auto& l : leaders) {
+          if (l.is_string()) {
+            covered.insert(l.get<std::string>());
+          }
+        }
+      }
+    }
+  }
+  if (!any) {
+    return "no auto-follow pattern on " + cluster + " follows remote cluster " + alias +
+           ": its new indices would not be followed" + fix;
+  }
+  std::string missing;
+  for (const auto& p : patterns) {
+    if (!p.empty() && p[0] != '-' && !covered.contains(p)) {
+      missing += (missing.empty() ? "" : ", ") + p;
+    }
+  }
+  if (missing.empty()) {
+    return std::nullopt;
+  }
+  std::string why = "no active auto-follow pattern on " + cluster + " from " + alias + " lists " + missing;
+  if (!paused.empty()) {
+    why += "; paused: " + paused.front() + (paused.size() > 1 ? ", ..." : "");
+  }
+  if (!renamed.empty()) {
+    why += "; follows under other names: " + renamed.front() + " (haes expects {{leader_index}})";
+  }
+  return why + fix;
+}
+
 std::vector<std::string> refollow_victims(const std::vector<std::string>& passive_indices,
                                           const std::vector<FollowerInfo>& passive_followers,
                                           const std::vector<std::string>& active_indices,

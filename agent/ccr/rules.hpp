@@ -200,6 +200,11 @@ json auto_follow_body(const std::string& alias, const std::vector<std::string>& 
 json remote_settings_body(const std::string& alias, const std::vector<std::string>& seeds);
 // Whether a GET /_remote/info answer has `alias` connected; the reason when not.
 std::optional<std::string> remote_problem(const Answer& a, const std::string& alias, const std::string& cluster);
+// Whether a GET /_ccr/auto_follow answer has an active pattern from `alias`
+// listing every include pattern of `patterns` (as written) under the
+// leader's names; the reason when not (sync.ccr.manage: false checks it).
+std::optional<std::string> auto_follow_problem(const Answer& a, const std::string& alias,
+                                               const std::vector<std::string>& patterns, const std::string& cluster);
 
 // ---- refollow ---------------------------------------------------------------
 

@@ -183,6 +183,11 @@ asio::awaitable<void> CcrService::manage(std::shared_ptr<Clients> cl, std::strin
     if (auto p = ccr::remote_problem(a, alias, passive)) {
       setup.push_back(*p);
     }
+    const std::string patterns_path = "/_ccr/auto_follow";
+    auto f = co_await request(cl, passive, get, patterns_path);
+    if (auto p = ccr::auto_follow_problem(f, alias, ccr_.indices, passive)) {
+      setup.push_back(*p);
+    }
     status_.setup = setup;
     co_return;
   }

@@ -220,3 +220,29 @@ def test_ccr_refollow_outside_ccr_mode_says_so(procs, tmp_path):
     assert r.returncode == 1, (r.stdout, r.stderr)
     out = json.loads(r.stdout)
     assert out["code"] == "ccr_off" and "sync.mode: ccr" in out["error"], out
+
+
+def test_manage_false_checks_the_remote_and_the_auto_follow_pattern(procs, tmp_path):
+    cfg = json.loads(json.dumps(CCR))
+    cfg["sync"]["ccr"]["manage"] = False
+    bed = Bed.start(procs, tmp_path, haproxy=False, agent_extra=cfg)
+    s = bed.wait_status(lambda s: len(s["sync"]["setup"]) == 2, timeout=20, what="both set-up problems reported")
+    assert "remote cluster dc1 is not set on dc2" in s["sync"]["setup"][0], s["sync"]["setup"]
+    assert s["sync"]["setup"][1] == ("no auto-follow pattern on dc2 follows remote cluster dc1: its new indices "
+                                     "would not be followed (PUT /_ccr/auto_follow/haes-dc1, or "
+                                     "sync.ccr.manage: true)"), s["sync"]["setup"]
+    # Nothing was created for the operator: checked only.
+    assert bed.dc2.ok("GET", "/_ccr/auto_follow")["patterns"] == []
+    # The operator sets the remote and a pattern that misses nothing but is paused.
+    bed.dc2.add_remote("dc1", bed.dc1)
+    bed.dc2.ok("PUT", "/_ccr/auto_follow/ops", {"remote_cluster": "dc1", "leader_index_patterns": ["logs-*"]})
+    bed.dc2.ok("POST", "/_ccr/auto_follow/ops/pause")
+    s = bed.wait_status(lambda s: len(s["sync"]["setup"]) == 1, timeout=20, what="the remote accepted")
+    assert "lists logs-*; paused: ops" in s["sync"]["setup"][0], s["sync"]["setup"]
+    assert "setup: no active auto-follow pattern on dc2 from dc1 lists logs-*" in bed.agent.haesctl("status").stdout
+    bed.dc2.ok("POST", "/_ccr/auto_follow/ops/resume")
+    bed.wait_status(lambda s: s["sync"]["setup"] == [], timeout=20, what="nothing missing")
+    # And it works: a new index of dc1 is followed by the operator's pattern.
+    bed.dc1.create_index("logs-new")
+    bed.wait_status(lambda s: "logs-new" in [f["index"] for f in s["sync"]["followers"]], timeout=30,
+                    what="logs-new followed by the operator's pattern")
