@@ -260,10 +260,10 @@ TEST(Setup, AnAutoFollowPatternMustFollowEveryConfiguredPatternFromTheActiveClus
   };
   auto answer = [](json entries) { return http(200, {{"patterns", entries}}); };
   const std::vector<std::string> patterns{"logs-*", "metrics-*", "-logs-tmp*"};
-  EXPECT_FALSE(auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"})}), "dc1", patterns,
-                                   "dc2"));
-  EXPECT_FALSE(auto_follow_problem(
-      answer({entry("a", "dc1", {"logs-*"}), entry("b", "dc1", {"metrics-*", "other-*"})}), "dc1", patterns, "dc2"))
+  EXPECT_FALSE(
+      auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"})}), "dc1", patterns, "dc2"));
+  EXPECT_FALSE(auto_follow_problem(answer({entry("a", "dc1", {"logs-*"}), entry("b", "dc1", {"metrics-*", "other-*"})}),
+                                   "dc1", patterns, "dc2"))
       << "two patterns may share the work";
   EXPECT_EQ(*auto_follow_problem(answer(json::array()), "dc1", patterns, "dc2"),
             "no auto-follow pattern on dc2 follows remote cluster dc1: its new indices would not be followed "
@@ -274,18 +274,18 @@ TEST(Setup, AnAutoFollowPatternMustFollowEveryConfiguredPatternFromTheActiveClus
   EXPECT_EQ(*auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*"})}), "dc1", patterns, "dc2"),
             "no active auto-follow pattern on dc2 from dc1 lists metrics-* "
             "(PUT /_ccr/auto_follow/haes-dc1, or sync.ccr.manage: true)");
-  auto paused = auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"}, false)}), "dc1",
-                                    patterns, "dc2");
+  auto paused =
+      auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"}, false)}), "dc1", patterns, "dc2");
   ASSERT_TRUE(paused);
   EXPECT_NE(paused->find("lists logs-*, metrics-*; paused: haes-dc1"), std::string::npos) << *paused;
-  auto renamed = auto_follow_problem(
-      answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"}, true, "{{leader_index}}-copy")}), "dc1", patterns,
-      "dc2");
+  auto renamed =
+      auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"}, true, "{{leader_index}}-copy")}),
+                          "dc1", patterns, "dc2");
   ASSERT_TRUE(renamed);
   EXPECT_NE(renamed->find("follows under other names: haes-dc1 ({{leader_index}}-copy)"), std::string::npos)
       << *renamed;
-  auto refused = auto_follow_problem(http(403, {{"error", {{"type", "security_exception"}, {"reason", "no"}}}}),
-                                     "dc1", patterns, "dc2");
+  auto refused = auto_follow_problem(http(403, {{"error", {{"type", "security_exception"}, {"reason", "no"}}}}), "dc1",
+                                     patterns, "dc2");
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->find("auto-follow patterns of dc2"), std::string::npos) << *refused;
 }
