@@ -8,6 +8,8 @@ Each step heals some of the faults in force and adds one, chosen at random:
 - an agent cut from all of etcd, or from one member (blackhole or refuse);
 - an etcd member stopped or killed, or quorum lost (majority stopped);
 - an agent cut from dc1 or from dc2 (blackhole);
+- an agent unreachable by the other agents (its /peer path: blackhole or
+  refuse), which matters when etcd is down too (the failsafe);
 - a cluster red for every agent (a real failure: the pair fails over);
 - an operator's failback on a random agent when dc1 is fenced and healthy.
 A step lasts a random 1-4 s. At the end every fault is healed, the agents
@@ -15,8 +17,8 @@ must agree again (all positive for the same cluster) and the history is
 checked with tolerance 0.
 
 Not covered (said in the report): partitions between etcd members (their
-peer links are not proxied: a member is stopped instead) and between agents
-(the /peer failsafe path is not proxied).
+peer links are not proxied: a member is stopped instead); an agent's /peer
+path is cut for every caller at once, not between two agents only.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def run(ctx: Ctx) -> None:
     rep, rng = ctx.report, ctx.rng
     trio = Trio(ctx.procs, ctx.workdir, agents=3)
     rep.note("partitions between etcd members are stopped/killed members (peer links are not proxied); "
-             "agent-to-agent paths (/peer failsafe) are not cut")
+             "an agent's /peer path is cut for all its callers at once")
     h = trio.history
     faults: list = []          # (label, undo)
     stopped_members: list = []
@@ -46,7 +48,7 @@ def run(ctx: Ctx) -> None:
 
     def add_fault(step: int) -> str:
         kind = rng.choice(["agent_etcd", "agent_member", "member_down", "quorum", "agent_cluster",
-                           "cluster_red", "failback"])
+                           "agent_peers", "cluster_red", "failback"])
         agent = rng.choice(trio.agents)
         if kind == "agent_etcd":
             mode = rng.choice(["blackhole", "refuse"])
@@ -87,6 +89,11 @@ def run(ctx: Ctx) -> None:
             agent.cut_cluster(c)
             label = f"{agent.name} cut from {c}"
             faults.append((label, lambda ps=agent.node_proxies[c]: [p.heal() for p in ps]))
+        elif kind == "agent_peers":
+            mode = rng.choice(["blackhole", "refuse"])
+            agent.cut_peers(mode)
+            label = f"{agent.name} unreachable by its peers ({mode})"
+            faults.append((label, agent.heal_peers))
         elif kind == "cluster_red":
             c = rng.choice([trio.dc1, trio.dc2])
             c.force_red()

@@ -130,6 +130,34 @@ def test_etcd_down_for_all_keeps_traffic_flowing_and_nothing_transitions(trio):
     trio.check()
 
 
+def test_etcd_down_with_one_agent_unreachable_by_its_peers_they_fail_closed(trio):
+    # An agent the others cannot ask may be the one changing the roles: while
+    # etcd is down they stop answering positive (the documented price); it,
+    # hearing both, keeps the failsafe. Its path back restores theirs.
+    a1, a2, a3 = trio.agents
+    trio.history.mark("a3 unreachable by its peers")
+    a3.cut_peers()
+    holds_for(lambda: all(a.positive("dc1") for a in trio.agents), 1.0, what="with etcd, /peer is not needed")
+    trio.history.mark("etcd stopped")
+    trio.etcd.stop()
+    wait_for(lambda: a3.status()["pair"]["failsafe"], 10, what="a3 on the failsafe")
+    for a in (a1, a2):
+        s = wait_for(lambda: (lambda p: p if p["failsafe_text"].startswith("member a3 did not answer") else None)(
+            a.status()["pair"]), 10, what=f"{a.name} not hearing a3")
+        assert not s["failsafe"], s
+        wait_for(lambda: not a.positive("dc1"), 10, what=f"{a.name} no longer positive")
+    assert a3.positive("dc1")
+    trio.history.mark("a3 reachable again")
+    a3.heal_peers()
+    wait_for(lambda: all(a.status()["pair"]["failsafe"] for a in trio.agents), 10, what="every agent on the failsafe")
+    trio.wait_all_positive("dc1")
+    trio.history.mark("etcd back")
+    trio.etcd.restore_quorum(list(trio.etcd.members))
+    trio.wait_all_positive("dc1", timeout=30)
+    assert trio.failovers() == 0
+    trio.check()
+
+
 def test_a_peer_url_reaching_another_agent_confirms_no_failsafe(trio):
     # a3 advertises a1's health port: what health.listen 0.0.0.0 did before
     # health.advertise_url (asking "a3" reached the asker itself). An answer

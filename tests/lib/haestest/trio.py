@@ -1,7 +1,7 @@
 """Several agents on one etcd for tests and benchmarks: a real 3-member etcd,
 dc1 and dc2 (essim), N haes agents with `state.store: etcd`; every path an
-agent uses (to each etcd member, to each Elasticsearch node) goes through a
-fault proxy the caller can cut, and a sampler records every agent's verdicts
+agent uses (to each etcd member, to each Elasticsearch node, to the other
+agents' /peer) goes through a fault proxy the caller can cut, and a sampler records every agent's verdicts
 for the history checker (docs/testing.md)."""
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ def port_of(url: str) -> int:
 
 
 class Agent:
-    def __init__(self, name: str, run: AgentRun, etcd_proxies: list, node_proxies: dict):
+    def __init__(self, name: str, run: AgentRun, etcd_proxies: list, node_proxies: dict, peer_proxy: FaultProxy):
         self.name = name
         self.run = run
         self.etcd_proxies = etcd_proxies     # one per etcd member
         self.node_proxies = node_proxies     # cluster -> [proxy per node]
+        self.peer_proxy = peer_proxy         # in front of its health port, as the others call it (GET /peer)
 
     def status(self) -> dict:
         r = self.run.haesctl("status", "--json")
@@ -47,6 +48,13 @@ class Agent:
     def heal_etcd(self):
         for p in self.etcd_proxies:
             p.heal()
+
+    def cut_peers(self, mode: str = "blackhole"):
+        """The other agents can no longer reach this one's /peer."""
+        self.peer_proxy.cut(mode)
+
+    def heal_peers(self):
+        self.peer_proxy.heal()
 
     def cut_cluster(self, cluster: str):
         for p in self.node_proxies[cluster]:
@@ -102,8 +110,12 @@ class Trio:
                 "key_file": str(self.admin["key"]), "ca_file": str(self.admin["ca"]),
                 "token_file": str(self.admin["token"])}
         run = AgentRun(self.tmp / name, clusters, extra=cfg)
+        # The others reach its health port (GET /peer, the failsafe) through
+        # a proxy the caller can cut; the samplers call the port itself.
+        peer_proxy = FaultProxy.start(self.procs, run.health_port)
+        run.extra.setdefault("health", {})["advertise_url"] = peer_proxy.url()
         run.start(self.procs)
-        return Agent(name, run, etcd_proxies, node_proxies)
+        return Agent(name, run, etcd_proxies, node_proxies, peer_proxy)
 
     def wait_all_positive(self, cluster: str, timeout: float = 20, agents=None):
         agents = agents or self.agents
