@@ -148,6 +148,22 @@ asio::awaitable<Result<void>> CcrService::prepare(Change& change) {
     for (auto& e : steps) {
       change.events.push_back(std::move(e));
     }
+    // A fence on the target (it was fenced, it becomes active): writes open
+    // before it takes traffic. If that fails the move goes on and the poll
+    // retries (ccr::fence_step: kLift).
+    const WriteBlock& wb = pipeline_.state().write_block;
+    if (wb.fence && wb.cluster == target && change.next->write_block.cluster == target) {
+      if (auto u = co_await set_write_block(cl, target, false); u) {
+        change.next->write_block = WriteBlock{};
+        change.events.push_back(make_event(now, epoch, EventKind::kUnfenceWrites, actor,
+                                           "writes on " + target +
+                                               " were blocked when it was fenced; it becomes "
+                                               "active: writes unblocked"));
+      } else {
+        spdlog::error("ccr: {} becomes active but unblocking its writes failed: {} — retried", target,
+                      u.error().message);
+      }
+    }
     status_.last_promotion = line;
     status_.blocked.clear();
     last_failed_target_.clear();
@@ -206,6 +222,58 @@ asio::awaitable<Result<void>> CcrService::set_write_block(std::shared_ptr<Client
     co_return sync::es_error(std::string(block ? "blocking" : "unblocking") + " writes on " + cluster, r);
   }
   co_return Ok{};
+}
+
+asio::awaitable<void> CcrService::fence(std::shared_ptr<Clients> cl) {
+  if (stopping_ || (may_run_ && !may_run_()) || std::chrono::steady_clock::now() < next_fence_try_) {
+    co_return;
+  }
+  const ccr::FenceStep want = ccr::fence_step(pipeline_.state(), passive_of(pipeline_.state().active));
+  if (want.action == ccr::FenceAction::kNone) {
+    co_return;
+  }
+  const bool block = want.action == ccr::FenceAction::kBlock;
+  // The block first, then the marker: a crash between the two leaves a
+  // block without a marker, put again at the next start (idempotent).
+  auto r = co_await set_write_block(cl, want.cluster, block);
+  if (!r) {
+    next_fence_try_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    if (r.error().message != last_fence_error_) {
+      last_fence_error_ = r.error().message;
+      if (block) {
+        spdlog::error(
+            "ccr fencing: {} lost the active role; blocking writes on its indices of the patterns failed: {} — "
+            "clients that bypass HAProxy can still write there (and lose it at the refollow); retried every 5s",
+            want.cluster, r.error().message);
+      } else {
+        spdlog::error("ccr fencing: {} is active again but unblocking its writes failed: {} — retried every 5s",
+                      want.cluster, r.error().message);
+      }
+    }
+    co_return;
+  }
+  last_fence_error_.clear();
+  // Decided again on the state as it is now (it may have moved meanwhile).
+  const State now_state = pipeline_.state();
+  const ccr::FenceStep again = ccr::fence_step(now_state, passive_of(now_state.active));
+  if (again.action != want.action || again.cluster != want.cluster) {
+    co_return;
+  }
+  Change c;
+  c.next = now_state;
+  c.next->write_block = block ? WriteBlock{want.cluster, now_sys(), "ccr", true} : WriteBlock{};
+  const std::string msg =
+      block ? "writes blocked on the indices of " + want.cluster + " matching the patterns (fenced: it lost the " +
+                  "active role; a direct write would be deleted by `haesctl ccr refollow`); lifted if " + want.cluster +
+                  " becomes active again"
+            : "writes on " + want.cluster + " were blocked when it was fenced; it is active again: writes unblocked";
+  c.events.push_back(
+      make_event(now_sys(), now_state.epoch, block ? EventKind::kFenceWrites : EventKind::kUnfenceWrites, "ccr", msg));
+  if (auto a = co_await pipeline_.apply(std::move(c)); !a) {
+    spdlog::error("ccr fencing: recording the write-block marker failed: {} — retried", a.error().message);
+    co_return;
+  }
+  spdlog::warn("ccr fencing: {}", msg);
 }
 
 asio::awaitable<Result<std::string>> CcrService::refollow(bool dry_run, bool no_snapshot, std::string actor) {

@@ -61,6 +61,13 @@ std::string status_text(const CcrStatus& s, SysTime now) {
   if (!s.blocked.empty()) {
     t += "promotion_blocks_failover: " + s.blocked + "\n";
   }
+  if (!s.write_block.cluster.empty()) {
+    t += "writes_blocked: " + s.write_block.cluster + " since " + format_time(s.write_block.since) + " by " +
+         s.write_block.by +
+         (s.write_block.fence ? " (fenced by a failover, against clients that bypass HAProxy: lifted when it "
+                                "becomes active again)\n"
+                              : "\n");
+  }
   return t;
 }
 
@@ -88,7 +95,9 @@ nlohmann::json status_json(const CcrStatus& s, SysTime now) {
           {"setup", s.setup},
           {"last_promotion", s.last_promotion},
           {"last_promotion_ms", s.last_promotion_ms},
-          {"promotion_blocks_failover", s.blocked}};
+          {"promotion_blocks_failover", s.blocked},
+          {"writes_blocked", s.write_block.cluster},
+          {"writes_blocked_by_fence", s.write_block.fence}};
 }
 
 void export_metrics(MetricsText& m, const CcrStatus& s) {

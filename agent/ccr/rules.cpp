@@ -354,6 +354,22 @@ std::optional<std::string> remote_problem(const Answer& a, const std::string& al
   return std::nullopt;
 }
 
+FenceStep fence_step(const State& s, const std::string& passive) {
+  if (s.active.empty()) {
+    return {};
+  }
+  if (!s.write_block.cluster.empty()) {
+    if (s.write_block.fence && s.write_block.cluster == s.active) {
+      return {FenceAction::kLift, s.active};
+    }
+    return {};  // in force (or a marker this mode did not write: left alone)
+  }
+  if (!passive.empty() && passive != s.active && s.is_fenced(passive)) {
+    return {FenceAction::kBlock, passive};
+  }
+  return {};
+}
+
 std::optional<std::string> auto_follow_problem(const Answer& a, const std::string& alias,
                                                const std::vector<std::string>& patterns, const std::string& cluster) {
   if (!a.ok()) {

@@ -137,7 +137,8 @@ struct CcrStatus {
   std::string last_promotion;  // one line; "" when none
   SysTime last_promotion_at{};
   int64_t last_promotion_ms = -1;
-  std::string blocked;  // "" when no failover is refused for want of promotion
+  std::string blocked;     // "" when no failover is refused for want of promotion
+  WriteBlock write_block;  // the state's marker (the fence), set by the status report from the state
 };
 
 // The report of one poll at `now`; updates `caught_up`.
@@ -146,6 +147,21 @@ CcrStatus judge(const Observation& obs, const std::vector<std::string>& patterns
 // The status blocker: a failover the controller would make (kNone) but a
 // promotion refused shows as kCcrPromotion with its reason.
 void apply_blocker(ControllerView& view, const CcrStatus& status);
+
+// ---- fencing beyond HAProxy (docs/ccr.md, "Fencing") -------------------------
+
+// After a failover the old active cluster's indices of the patterns are
+// regular indices that clients bypassing HAProxy could still write to, and
+// those writes would be deleted by `ccr refollow`: block them. What to do
+// now, from the stored state alone: put the block on the fenced passive
+// cluster (no marker yet), lift it from a cluster that is active again
+// (the marker names it), or nothing.
+enum class FenceAction { kNone, kBlock, kLift };
+struct FenceStep {
+  FenceAction action = FenceAction::kNone;
+  std::string cluster;
+};
+FenceStep fence_step(const State& s, const std::string& passive);
 
 // ---- the promotion ----------------------------------------------------------
 

@@ -149,6 +149,9 @@ asio::awaitable<void> CcrService::poll() {
   } else {
     setup = {obs.passive + " is fenced: its indices follow " + obs.active + " again only after `haesctl ccr refollow`"};
   }
+  if (!switching_) {
+    co_await fence(cl);
+  }
   if (!status_.blocked.empty() && std::chrono::steady_clock::now() - last_asked_at_ > 3 * ccr_.poll_interval) {
     status_.blocked.clear();  // no move asked for a while (the active cluster recovered, or a pause)
     last_failed_target_.clear();

@@ -77,6 +77,10 @@ class CcrService {
   boost::asio::awaitable<Result<std::string>> planned_switch(std::string target, bool dry_run,
                                                              SwitchRoles switch_roles);
 
+  // Several agents: whether this one may do the automatic work (fencing);
+  // unset: always (one agent).
+  void set_may_run(std::function<bool()> may_run) { may_run_ = std::move(may_run); }
+
  private:
   // What the poll and every operation read first (service.cpp, moves.cpp).
   static constexpr const char* kIndexList = "/_cat/indices?format=json&h=index,status";
@@ -99,6 +103,9 @@ class CcrService {
   std::string passive_of(const std::string& active) const;
   std::vector<std::string> seeds_of(const std::string& cluster) const;
   void journal_soon(EventKind kind, std::string actor, std::string message);
+  // Blocks writes on the fenced cluster's indices of the patterns, or lifts
+  // the block from a cluster active again (ccr::fence_step), every poll.
+  boost::asio::awaitable<void> fence(std::shared_ptr<Clients> cl);
 
   boost::asio::io_context& io_;
   const Config& config_;
@@ -121,6 +128,9 @@ class CcrService {
   std::chrono::steady_clock::time_point last_asked_at_{};  // the last prepare() of a move
   bool stopping_ = false;
   bool switching_ = false;
+  std::function<bool()> may_run_;
+  std::string last_fence_error_;  // logged once
+  std::chrono::steady_clock::time_point next_fence_try_{};
 };
 
 }  // namespace haes

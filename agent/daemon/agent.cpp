@@ -149,6 +149,9 @@ Agent::Agent(Config config)
                              " runs the syncs)";
                     }});
   }
+  if (ccr_ && coordinator_) {
+    ccr_->set_may_run([this] { return coordinator_->leader(std::chrono::steady_clock::now()); });
+  }
   if (sync_) {
     drill_ = std::make_unique<DrillRunner>(
         *control_, config_,

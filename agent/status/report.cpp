@@ -176,6 +176,7 @@ StatusReport build_status(const StatusInputs& in) {
   r.sync = sync_report(in, passive);
   if (in.ccr) {
     r.ccr = *in.ccr;
+    r.ccr->write_block = in.state->write_block;  // as stored now, not as at the last poll
   }
   if (in.pair) {
     r.pair = *in.pair;

@@ -106,6 +106,35 @@ def test_red_dc1_fails_over_after_promoting_every_follower(procs, tmp_path):
     assert "promoted 2 follower index(es) on dc2" in s["sync"]["last_promotion"]
 
 
+def test_the_old_active_cluster_refuses_direct_writes_while_fenced(procs, tmp_path):
+    # After a failover dc1's logs-* are regular indices: a client that
+    # bypasses HAProxy could write there, and `ccr refollow` would delete it.
+    bed = start(procs, tmp_path, haproxy=False)
+    assert http("PUT", bed.dc1.url() + "/logs-a/_doc/before", {"n": 1})[0] in (200, 201)
+    bed.dc1.force_red()
+    bed.wait_status(lambda s: s["active"] == "dc2", timeout=20, what="the failover to dc2")
+    s = bed.wait_status(lambda s: s["sync"]["writes_blocked"] == "dc1", timeout=20, what="dc1's writes blocked")
+    assert s["sync"]["writes_blocked_by_fence"], s["sync"]
+    bed.dc1.heal()
+    for index in INDICES:
+        status, body = http("PUT", bed.dc1.url() + f"/{index}/_doc/direct", {"n": 2})
+        assert status == 403 and "cluster_block_exception" in json.dumps(body), (status, body)
+    assert "writes_blocked: dc1 since" in bed.agent.haesctl("status").stdout
+    fenced = [e for e in bed.events() if e["kind"] == "fence_writes"]
+    assert len(fenced) == 1 and fenced[0]["actor"] == "ccr", fenced
+    # The operator makes dc1 active again: its writes open before it takes traffic.
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", timeout=20, what="dc1 green")
+    r = bed.agent.haesctl("failover", "--to", "dc1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert bed.status()["active"] == "dc1"
+    assert http("PUT", bed.dc1.url() + "/logs-a/_doc/after", {"n": 3})[0] in (200, 201)
+    unfenced = [e for e in bed.events() if e["kind"] == "unfence_writes"]
+    assert len(unfenced) == 1 and "writes unblocked" in unfenced[0]["message"], unfenced
+    # And dc2, fenced by that failover, is blocked in its turn.
+    bed.wait_status(lambda s: s["sync"]["writes_blocked"] == "dc2", timeout=20, what="dc2's writes blocked")
+    assert http("PUT", bed.dc2.url() + "/logs-a/_doc/direct", {"n": 4})[0] == 403
+
+
 def test_a_follower_that_cannot_be_unfollowed_blocks_the_automatic_failover(procs, tmp_path):
     bed = start(procs, tmp_path, haproxy=False)
     for n in bed.dc2.node_names:
@@ -170,8 +199,13 @@ def test_refollow_after_failover_deletes_only_after_a_snapshot(procs, tmp_path):
     bed.wait_status(lambda s: s["active"] == "dc2", timeout=20, what="the failover")
     bed.dc1.heal()
     bed.dc2.bulk_index("logs-a", {n: {"n": n} for n in range(10, 13)})
-    # A write dc1 took after the failover (a client that still reached it).
+    # A write dc1 took after the failover, before its fence (a client that
+    # still reached it while the agent did not): the test opens the block
+    # for that one write, as if it were not there yet.
+    bed.wait_status(lambda s: s["sync"]["writes_blocked"] == "dc1", timeout=20, what="dc1 fenced")
+    bed.dc1.ok("PUT", "/logs-b/_settings", {"index.blocks.write": False})
     bed.dc1.bulk_index("logs-b", {"late": {"n": 1}})
+    bed.dc1.ok("PUT", "/logs-b/_settings", {"index.blocks.write": True})
     bed.wait_status(lambda s: s["sync"]["not_followed"] == list(INDICES), timeout=15,
                         what="dc1 reported as not following dc2")
     bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green again")
@@ -209,9 +243,14 @@ def test_refollow_after_failover_deletes_only_after_a_snapshot(procs, tmp_path):
     # Then the failback is a planned move: lag 0 with writes blocked, dc1's followers promoted.
     r = bed.agent.haesctl("failback", timeout=60)
     assert r.returncode == 0, (r.stdout, r.stderr)
-    assert bed.status()["active"] == "dc1"
+    s = bed.status()
+    assert s["active"] == "dc1"
     assert followers_on(bed.dc1) == []
     assert bed.dc1.count("logs-a") == 8
+    # The fence went with the move: dc1 writable, the marker cleared.
+    assert s["sync"]["writes_blocked"] == "", s["sync"]
+    assert http("PUT", bed.dc1.url() + "/logs-b/_doc/back", {"n": 2})[0] in (200, 201)
+    assert any(e["kind"] == "unfence_writes" for e in bed.events())
 
 
 def test_ccr_refollow_outside_ccr_mode_says_so(procs, tmp_path):

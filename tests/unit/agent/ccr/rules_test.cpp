@@ -290,6 +290,32 @@ TEST(Setup, AnAutoFollowPatternMustFollowEveryConfiguredPatternFromTheActiveClus
   EXPECT_NE(refused->find("auto-follow patterns of dc2"), std::string::npos) << *refused;
 }
 
+TEST(Fence, TheFencedClusterIsBlockedOnceAndLiftedWhenActiveAgain) {
+  State s;
+  s.epoch = 2;
+  s.active = "dc2";
+  EXPECT_EQ(fence_step(s, "dc1").action, FenceAction::kNone) << "nothing fenced";
+  s.fenced = {"dc1"};
+  auto f = fence_step(s, "dc1");
+  EXPECT_EQ(f.action, FenceAction::kBlock);
+  EXPECT_EQ(f.cluster, "dc1");
+  s.write_block = WriteBlock{"dc1", SysTime{}, "ccr", true};
+  EXPECT_EQ(fence_step(s, "dc1").action, FenceAction::kNone) << "in force";
+  // dc1 active again (an operator's failover --to dc1), the marker still there.
+  s.active = "dc1";
+  s.fenced = {};
+  f = fence_step(s, "dc2");
+  EXPECT_EQ(f.action, FenceAction::kLift);
+  EXPECT_EQ(f.cluster, "dc1");
+  // A marker this mode did not write (not a fence) is left alone.
+  s.write_block.fence = false;
+  EXPECT_EQ(fence_step(s, "dc2").action, FenceAction::kNone);
+  s.active = "";
+  s.write_block = WriteBlock{};
+  s.fenced = {"dc1"};
+  EXPECT_EQ(fence_step(s, "dc1").action, FenceAction::kNone) << "no active cluster: nothing to protect";
+}
+
 TEST(Refollow, DeletesOnlyRegularIndicesOfThePatternsThatTheActiveClusterHas) {
   std::vector<std::string> passive{"logs-a", "logs-b", "logs-old", "other"};
   std::vector<FollowerInfo> followers{{"logs-b", "dc2", "logs-b", FollowStatus::kActive}};
