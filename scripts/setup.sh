@@ -19,6 +19,7 @@ PACKAGES=(
   # essim, integration tests, fidelity checks, benchmarks
   python3 python3-pytest python3-elasticsearch openssl curl wrk procps
   rsync                             # sync.repository.copy and its tests
+  openssh-client openssh-server     # the copy over ssh, tested against a real sshd on a loopback port
   socat                             # haes.lua tests type on HAProxy's stats socket
   systemd                           # systemd-analyze checks the shipped unit file
   # the container tests (scripts/container-setup.sh, tests/container/): podman as root
@@ -62,4 +63,11 @@ for svc in haproxy etcd; do
     $SUDO systemctl stop "$svc" || true
   fi
 done
+# openssh-server is here for the tests only, which start their own sshd on
+# a loopback port: when this script installed it, it does not leave an SSH
+# server listening on port 22 behind.
+if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then
+  echo "setup: openssh-server was installed for the tests only: disabling its system service (port 22)"
+  $SUDO systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+fi
 echo "setup: done"

@@ -1,6 +1,7 @@
 #include "sync/copy_plan.hpp"
 
 #include <cctype>
+#include <vector>
 
 namespace haes::sync {
 
@@ -54,12 +55,39 @@ std::string_view exit_meaning(int code) {
   }
 }
 
-std::string last_line(std::string_view out) {
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {
-    out.remove_suffix(1);
+// What went wrong, from rsync's output: its last two lines that are not
+// its generic trailers ("rsync error: … (code N) at …", "rsync: connection
+// unexpectedly closed …"), which follow the real reason — the remote
+// shell's ("Host key verification failed.", "Connection refused") or
+// rsync's own ("rsync: [sender] change_dir … failed: No such file …").
+// The last line when every line is generic.
+std::string failure_reason(std::string_view out) {
+  std::vector<std::string_view> lines;
+  std::string_view last;
+  while (!out.empty()) {
+    const size_t nl = out.find('\n');
+    std::string_view line = out.substr(0, nl);
+    out = nl == std::string_view::npos ? std::string_view() : out.substr(nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
+      line.remove_suffix(1);
+    }
+    if (line.empty() || line.find_first_not_of('@') == std::string_view::npos) {
+      continue;
+    }
+    last = line;
+    if (line.starts_with("rsync error:") || line.starts_with("rsync: connection unexpectedly closed")) {
+      continue;
+    }
+    lines.push_back(line);
   }
-  const size_t nl = out.rfind('\n');
-  return std::string(nl == std::string_view::npos ? out : out.substr(nl + 1));
+  if (lines.empty()) {
+    return std::string(last);
+  }
+  std::string r;
+  for (size_t i = lines.size() > 2 ? lines.size() - 2 : 0; i < lines.size(); ++i) {
+    r += (r.empty() ? "" : " / ") + std::string(lines[i]);
+  }
+  return r;
 }
 
 }  // namespace
@@ -138,9 +166,9 @@ std::string rsync_failure(CopyPhase phase, const CopyRoute& r, int exit_code, in
       m += " (" + std::string(meaning) + ")";
     }
   }
-  const std::string last = last_line(output);
-  if (!last.empty()) {
-    m += ": " + last;
+  const std::string why = failure_reason(output);
+  if (!why.empty()) {
+    m += ": " + why;
   }
   return m + "; nothing restored (" + r.to_cluster +
          "'s repository names only snapshots whose files are all there; the next sync resumes the copy)";

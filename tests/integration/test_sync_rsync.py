@@ -15,6 +15,7 @@ import pytest
 
 from haestest.bed import Bed
 from haestest.proc import wait_for
+from haestest.sshd import Sshd
 
 
 def sync_config(tmp_path: Path, **copy) -> dict:
@@ -287,22 +288,15 @@ def test_a_planned_switchover_copies_the_final_snapshot_before_restoring_it(proc
     assert bed.dc1.count("orders") == 110
 
 
-def test_a_host_path_location_goes_through_the_configured_remote_shell(procs, tmp_path):
-    """dc2's repository as host:path, reached through ssh_command. No ssh
-    server here: the remote shell is a stand-in that logs its call and runs
-    the remote rsync locally (what sshd would run on dc2-site)."""
-    shell = tmp_path / "fake-ssh"
-    log = tmp_path / "fake-ssh.log"
-    shell.write_text(f"""#!/bin/sh
-echo "$@" >> {log}
-while [ "${{1#-}}" != "$1" ]; do shift 2; done  # -o OPTION pairs
-shift  # the host
-exec sh -c "$*"
-""")
-    shell.chmod(0o755)
-    cfg = sync_config(tmp_path, ssh_command=f"{shell} -o BatchMode=yes")
+def test_a_host_path_location_goes_over_a_real_ssh_server_that_must_be_the_known_one(procs, tmp_path):
+    """dc2's repository as user@host:path, reached over ssh (ssh_command) to
+    a real OpenSSH server on loopback, its host key verified. A server whose
+    key is not the known one is refused: the copy fails plainly, nothing is
+    restored, and the next sync with the right key completes."""
+    sshd = Sshd.start(procs, tmp_path / "sshd")
+    cfg = sync_config(tmp_path, ssh_command=sshd.ssh_command())
     locations = cfg["sync"]["repository"]["copy"]["locations"]
-    locations["dc2"] = "dc2-site:" + locations["dc2"]
+    locations["dc2"] = sshd.remote(Path(locations["dc2"]))
     bed = Bed.start(procs, tmp_path, haproxy=False, separate_repos=True, agent_extra=cfg)
     bed.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first sync")
     bed.dc1.create_index("orders", shards=1, replicas=0)
@@ -310,6 +304,23 @@ exec sh -c "$*"
     r = sync_now(bed)
     assert r.returncode == 0, r.stdout
     assert bed.dc2.count("orders") == 30
-    calls = log.read_text().splitlines()
-    assert calls and all(c.startswith("-o BatchMode=yes dc2-site rsync --server") for c in calls), calls
     assert root_files(repo(bed, "dc2")) == root_files(repo(bed, "dc1")) != {}
+    sshd_log = sshd.proc.log_path.read_text()
+    assert f"Accepted publickey for {sshd.user}" in sshd_log, sshd_log[-2000:]
+    # Another server answering at that address (its key unknown): refused.
+    before = root_files(repo(bed, "dc2"))
+    sshd.known_hosts.write_text(f"[127.0.0.1]:{sshd.port} " + (tmp_path / "sshd" / "client_key.pub").read_text())
+    write(bed.dc1, range(30, 40))
+    r = sync_now(bed)
+    assert r.returncode != 0, r.stdout
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed", s
+    err = s["copy"]["error"]
+    assert "rsync exited with 255 (the remote shell failed" in err, err
+    assert "has changed and you have requested strict checking. / Host key verification failed." in err, err
+    assert any(e["kind"] == "sync_failed" and "Host key verification failed" in e["message"] for e in bed.events())
+    assert bed.dc2.count("orders") == 30 and root_files(repo(bed, "dc2")) == before
+    sshd.known_hosts.write_text(f"[127.0.0.1]:{sshd.port} " + (tmp_path / "sshd" / "host_key.pub").read_text())
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 40

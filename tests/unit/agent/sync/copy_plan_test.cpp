@@ -156,13 +156,33 @@ TEST(ParseRsyncStats, FilesBytesDeletedWithDigitGrouping) {
   EXPECT_FALSE(parse_rsync_stats("rsync: connection unexpectedly closed").found);
 }
 
-TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheLastLine) {
+TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheRealReason) {
   auto r = *copy_route(plan("dc1", "dc2"), config());
   auto m = rsync_failure(CopyPhase::kBlobs, r, 255, 0, false,
-                         "ssh: connect to host dc2-es1 port 22: Connection refused\nrsync error: unexplained error\n");
+                         "ssh: connect to host dc2-es1 port 22: Connection refused\r\n"
+                         "rsync: connection unexpectedly closed (0 bytes received so far) [sender]\n"
+                         "rsync error: unexplained error (code 255) at io.c(231) [sender=3.2.7]\n");
   EXPECT_NE(m.find("from dc1 to dc2 (blobs phase"), std::string::npos) << m;
   EXPECT_NE(m.find("exited with 255 (the remote shell failed"), std::string::npos) << m;
-  EXPECT_NE(m.find(": rsync error: unexplained error;"), std::string::npos) << m;
+  EXPECT_NE(m.find("): ssh: connect to host dc2-es1 port 22: Connection refused; nothing restored"),
+            std::string::npos)
+      << m;
+  // ssh's banner for a changed host key: the last two lines that say why.
+  m = rsync_failure(CopyPhase::kBlobs, r, 255, 0, false,
+                    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+                    "Host key for [dc2-es1]:22 has changed and you have requested strict checking.\n"
+                    "Host key verification failed.\n"
+                    "rsync: connection unexpectedly closed (0 bytes received so far) [sender]\n"
+                    "rsync error: unexplained error (code 255) at io.c(231) [sender=3.2.7]\n");
+  EXPECT_NE(m.find("): Host key for [dc2-es1]:22 has changed and you have requested strict checking. / Host key "
+                   "verification failed.; nothing restored"),
+            std::string::npos)
+      << m;
+  // Only generic lines: the last one.
+  m = rsync_failure(CopyPhase::kBlobs, r, 12, 0, false, "rsync error: error in rsync protocol data stream (code 12)\n");
+  EXPECT_NE(m.find(": rsync error: error in rsync protocol data stream (code 12); nothing"), std::string::npos)
+      << m;
   EXPECT_NE(m.find("nothing restored"), std::string::npos) << m;
   EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 9, false, "").find("killed by signal 9"), std::string::npos);
   EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 15, true, "").find("sync.repository.copy.timeout"),
