@@ -1,5 +1,6 @@
 #include "sync/copy_plan.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <vector>
 
@@ -60,7 +61,7 @@ std::string_view exit_meaning(int code) {
 // unexpectedly closed …"), which follow the real reason — the remote
 // shell's ("Host key verification failed.", "Connection refused") or
 // rsync's own ("rsync: [sender] change_dir … failed: No such file …").
-// The last line when every line is generic.
+// --stats' lines are skipped too. The last line when every line is generic.
 std::string failure_reason(std::string_view out) {
   std::vector<std::string_view> lines;
   std::string_view last;
@@ -76,6 +77,13 @@ std::string failure_reason(std::string_view out) {
     }
     last = line;
     if (line.starts_with("rsync error:") || line.starts_with("rsync: connection unexpectedly closed")) {
+      continue;
+    }
+    // --stats' report, printed before the trailer when files were sent.
+    static constexpr std::string_view kStats[] = {"Number of ", "Total ",    "Literal data:",  "Matched data:",
+                                                  "File list ", "sent ",     "total size is ", "rsync[",
+                                                  "Unmatched ", "Deleted ", "Created "};
+    if (std::any_of(std::begin(kStats), std::end(kStats), [&](std::string_view p) { return line.starts_with(p); })) {
       continue;
     }
     lines.push_back(line);

@@ -179,6 +179,21 @@ TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheRealReason) {
                    "verification failed.; nothing restored"),
             std::string::npos)
       << m;
+  // A partial transfer: rsync's own complaint, not the --stats report after it.
+  m = rsync_failure(CopyPhase::kBlobs, r, 23, 0, false,
+                    "rsync: [sender] send_files failed to open \"/repo/indices/x/0/__a\": Permission denied (13)\n"
+                    "\nNumber of files: 12 (reg: 10, dir: 2)\nNumber of regular files transferred: 9\n"
+                    "Total file size: 1,024 bytes\nTotal transferred file size: 900 bytes\nLiteral data: 900 bytes\n"
+                    "Matched data: 0 bytes\nFile list size: 0\nFile list generation time: 0.001 seconds\n"
+                    "Total bytes sent: 1,400\nTotal bytes received: 190\n\n"
+                    "sent 1,400 bytes  received 190 bytes  3,180.00 bytes/sec\n"
+                    "total size is 1,024  speedup is 0.64\n"
+                    "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
+                    "main.c(1338) [sender=3.2.7]\n");
+  EXPECT_NE(m.find("(partial transfer due to error): rsync: [sender] send_files failed to open "
+                   "\"/repo/indices/x/0/__a\": Permission denied (13); nothing"),
+            std::string::npos)
+      << m;
   // Only generic lines: the last one.
   m = rsync_failure(CopyPhase::kBlobs, r, 12, 0, false, "rsync error: error in rsync protocol data stream (code 12)\n");
   EXPECT_NE(m.find(": rsync error: error in rsync protocol data stream (code 12); nothing"), std::string::npos)
