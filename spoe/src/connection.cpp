@@ -39,9 +39,9 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerShared& shared, Worke
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
-  in_.resize(size_t{4} + shared.options.max_frame_size + kReadSlack);
-  out_.reserve(size_t{4} + shared.options.max_frame_size);
-  writing_.reserve(size_t{4} + shared.options.max_frame_size);
+  // No buffer yet: they are made when the peer first sends (reader()), so a
+  // connection that never says a word costs no buffer (docs/reliability.md,
+  // "Floods").
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
@@ -81,6 +81,17 @@ void Connection::decode_buffered() {
 
 awaitable<void> Connection::reader() {
   boost::system::error_code ec;
+  co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+  if (ec || !reading()) {
+    if (ec && reading()) {
+      shared_.log(LogLevel::kDebug, who() + ": closed before a frame (" + ec.message() + ")");
+      close();
+    }
+    co_return;
+  }
+  in_.resize(size_t{4} + max_frame_size_ + kReadSlack);
+  out_.reserve(size_t{4} + max_frame_size_);
+  writing_.reserve(size_t{4} + max_frame_size_);
   for (;;) {
     decode_buffered();
     if (writer_waiting_ && !out_.empty()) {

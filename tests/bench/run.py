@@ -2,10 +2,11 @@
 """Benchmarks of the verdict path (docs/benchmarks.md). Prints figures; asserts
 nothing about speed.
 
-    tests/bench/run.py [--seconds S] [--skip-e2e]
+    tests/bench/run.py [--seconds S] [--skip-e2e] [--idle N]
 
 1. spoe-load against haes-agent: K connections x N NOTIFYs in flight;
-2. wrk through HAProxy 2.6 with the shipped SPOE config vs the same HAProxy
+2. the agent's RSS with N silent SPOP connections open (--idle, 2000);
+3. wrk through HAProxy 2.6 with the shipped SPOE config vs the same HAProxy
    without the SPOE filter, in front of a static fake Elasticsearch.
 Needs a build (scripts/build.sh) and wrk (scripts/setup.sh installs it)."""
 
@@ -54,6 +55,7 @@ def main() -> int:
     ap.add_argument("--rto-runs", type=int, default=3)
     ap.add_argument("--skip-sync", action="store_true")
     ap.add_argument("--sync-seconds", type=int, default=45)
+    ap.add_argument("--idle", type=int, default=2000, help="silent SPOP connections for the memory figure (0: skip)")
     a = ap.parse_args()
     load = build_dir() / "tests" / "bench" / "spoe-load"
     if not load.exists():
@@ -88,6 +90,9 @@ def main() -> int:
             if m and int(m.group(1)) > 0:
                 print(f"agent CPU: {cpu:.2f} s, {cpu / int(m.group(1)) * 1e6:.2f} us/message")
 
+        if a.idle:
+            idle_connections(agent, a.idle)
+
         if not a.skip_e2e:
             rc = e2e(procs, tmp, agent, ports, fake, a.seconds)
             if rc:
@@ -99,10 +104,35 @@ def main() -> int:
     return 0
 
 
+def rss_kib(pid: int) -> int:
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M).group(1))
+
+
+def idle_connections(agent: AgentRun, n: int) -> None:
+    """What a SPOP connection that never sends a byte costs the agent: RSS
+    with n of them open (within spoe.hello_timeout, 5 s, which closes them)."""
+    import resource
+    import socket
+    import time
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    pid = agent.proc.pid
+    time.sleep(0.5)
+    base = rss_kib(pid)
+    t0 = time.monotonic()
+    socks = [socket.create_connection(("127.0.0.1", agent.spoe_port)) for _ in range(n)]
+    time.sleep(max(0.0, 1.5 - (time.monotonic() - t0)))  # every accept done, well inside the hello_timeout
+    held = rss_kib(pid)
+    for sk in socks:
+        sk.close()
+    print(f"\n== {n} silent SPOP connections (never a byte sent)")
+    print(f"agent RSS: {base} KiB -> {held} KiB with them open: {(held - base) / n:.1f} KiB per connection")
+
+
 def sync_figures(seconds: int) -> None:
     """Sync duration and RPO under a steady write load through HAProxy, then
     the write-unavailable window of a planned switchover."""
-    import json
     import threading
     import time
     from haestest.bed import Bed
