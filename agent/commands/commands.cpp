@@ -405,7 +405,7 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
   // Every handler shares one copy of the context, kept alive by the table.
   auto h = std::make_shared<const Handlers>(context);
   const bool with_sync = context.sync != nullptr || context.planned_move != nullptr;
-  auto sync_note = [&](std::string help) {
+  auto sync_note = [&](const std::string& help) {
     return with_sync ? help + " — with sync: blocks writes, final snapshot and restore first (no loss)" : help;
   };
   // Commands that write the state run as coroutines: the store may be
@@ -435,7 +435,7 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
                         [h](const Args&, const Peer&) { return h->status(); }});
   table.add(
       async(CommandSpec{{"events"}, "events [N]", "the last N journal events (default 20)", {}, 1, false, nullptr},
-            [h](Args a, Peer) { return h->events(std::move(a)); }));
+            [h](Args a, const Peer&) { return h->events(std::move(a)); }));
   table.add(planned(CommandSpec{{"failback"},
                                 "failback [--reason TEXT] [--force] [--dry-run]",
                                 sync_note("make the preferred cluster active again (it must be green or yellow, "
@@ -478,7 +478,7 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
           {"ack"}, "ack [--dry-run]", "end the hold-down after a transition early", {kDryRun}, 0, true, nullptr},
       CommandKind::kAck));
   CommandSpec sync_now{{"sync", "now"}, "sync now", "run one snapshot sync now and wait for it", {}, 0, true, nullptr};
-  sync_now.async_handler = [h](Args, Peer p) { return h->sync_now(std::move(p)); };
+  sync_now.async_handler = [h](const Args&, Peer p) { return h->sync_now(std::move(p)); };
   table.add(std::move(sync_now));
   table.add(async(CommandSpec{{"sync", "hold"},
                               "sync hold [--reason TEXT] [--dry-run]",
@@ -498,7 +498,7 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
                      0,
                      true,
                      nullptr};
-  verify.async_handler = [h](Args, Peer p) { return h->verify_restore(std::move(p)); };
+  verify.async_handler = [h](const Args&, Peer p) { return h->verify_restore(std::move(p)); };
   table.add(std::move(verify));
   table.add(async(CommandSpec{{"drill"},
                               "drill [--to CLUSTER] [--force] [--dry-run]",
@@ -512,7 +512,7 @@ void register_commands(admin::CommandTable& table, const CommandsContext& contex
   table.add(async(
       CommandSpec{
           {"drill", "report"}, "drill report [N]", "the last N drill reports (default 1)", {}, 1, false, nullptr},
-      [h](Args a, Peer) { return h->drill_report(std::move(a)); }));
+      [h](Args a, const Peer&) { return h->drill_report(std::move(a)); }));
   const Config* config = context.config;
   table.add(CommandSpec{{"show", "config"},
                         "show config",

@@ -94,7 +94,7 @@ TEST(Window, NoTwoAgentsArePositiveForDifferentClustersAtAnyInstant) {
 
 TEST(Failsafe, EveryOtherMemberMustConfirmEtcdIsDownForAll) {
   std::vector<std::string> members = {"a2", "a3"};
-  auto down = [](std::string n) { return PeerAnswer{n, n, true, "", false, 5, "dc1"}; };
+  auto down = [](const std::string& n) { return PeerAnswer{n, n, true, "", false, 5, "dc1"}; };
   EXPECT_TRUE(failsafe(members, {down("a2"), down("a3")}, 5, "dc1").confirmed);
   auto one_reaches = down("a3");
   one_reaches.store_reachable = true;

@@ -67,9 +67,9 @@ class RecordingStore : public StateStore {
   std::optional<Error> fail_next_;
   std::optional<State> stored_;
   std::vector<Event> journal_;
-  std::map<std::string, std::string> documents_;
 
  private:
+  std::map<std::string, std::string> documents_;
   std::vector<std::string> own_log_;
   std::vector<std::string>* log_;
   uint64_t seq_ = 0;

@@ -164,8 +164,7 @@ TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheRealReason) {
                          "rsync error: unexplained error (code 255) at io.c(231) [sender=3.2.7]\n");
   EXPECT_NE(m.find("from dc1 to dc2 (blobs phase"), std::string::npos) << m;
   EXPECT_NE(m.find("exited with 255 (the remote shell failed"), std::string::npos) << m;
-  EXPECT_NE(m.find("): ssh: connect to host dc2-es1 port 22: Connection refused; nothing restored"),
-            std::string::npos)
+  EXPECT_NE(m.find("): ssh: connect to host dc2-es1 port 22: Connection refused; nothing restored"), std::string::npos)
       << m;
   // ssh's banner for a changed host key: the last two lines that say why.
   m = rsync_failure(CopyPhase::kBlobs, r, 255, 0, false,
@@ -196,8 +195,7 @@ TEST(RsyncFailure, SaysWhatRanTheExitCodesMeaningAndTheRealReason) {
       << m;
   // Only generic lines: the last one.
   m = rsync_failure(CopyPhase::kBlobs, r, 12, 0, false, "rsync error: error in rsync protocol data stream (code 12)\n");
-  EXPECT_NE(m.find(": rsync error: error in rsync protocol data stream (code 12); nothing"), std::string::npos)
-      << m;
+  EXPECT_NE(m.find(": rsync error: error in rsync protocol data stream (code 12); nothing"), std::string::npos) << m;
   EXPECT_NE(m.find("nothing restored"), std::string::npos) << m;
   EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 9, false, "").find("killed by signal 9"), std::string::npos);
   EXPECT_NE(rsync_failure(CopyPhase::kRoot, r, -1, 15, true, "").find("sync.repository.copy.timeout"),
