@@ -151,14 +151,18 @@ asio::awaitable<Result<void>> CcrService::prepare(Change& change) {
     // A fence on the target (it was fenced, it becomes active): writes open
     // before it takes traffic. If that fails the move goes on and the poll
     // retries (ccr::fence_step: kLift).
+    // Fenced without a marker too: a block may be on its way (fence()).
     const WriteBlock& wb = pipeline_.state().write_block;
-    if (wb.fence && wb.cluster == target && change.next->write_block.cluster == target) {
+    const bool marked = wb.fence && wb.cluster == target && change.next->write_block.cluster == target;
+    if (marked || pipeline_.state().is_fenced(target)) {
       if (auto u = co_await set_write_block(cl, target, false); u) {
-        change.next->write_block = WriteBlock{};
-        change.events.push_back(make_event(now, epoch, EventKind::kUnfenceWrites, actor,
-                                           "writes on " + target +
-                                               " were blocked when it was fenced; it becomes "
-                                               "active: writes unblocked"));
+        if (marked) {
+          change.next->write_block = WriteBlock{};
+          change.events.push_back(make_event(now, epoch, EventKind::kUnfenceWrites, actor,
+                                             "writes on " + target +
+                                                 " were blocked when it was fenced; it becomes active: writes "
+                                                 "unblocked"));
+        }
       } else {
         spdlog::error("ccr: {} becomes active but unblocking its writes failed: {} — retried", target,
                       u.error().message);
@@ -257,6 +261,13 @@ asio::awaitable<void> CcrService::fence(std::shared_ptr<Clients> cl) {
   const State now_state = pipeline_.state();
   const ccr::FenceStep again = ccr::fence_step(now_state, passive_of(now_state.active));
   if (again.action != want.action || again.cluster != want.cluster) {
+    if (block && now_state.active == want.cluster) {
+      // It became active while the block was on its way (an operator's
+      // failover back; its prepare step unblocked it before ours landed).
+      auto u = co_await set_write_block(cl, want.cluster, false);
+      spdlog::warn("ccr fencing: {} became active while its writes were being blocked: {}", want.cluster,
+                   u ? std::string("unblocked again") : "UNBLOCKING FAILED: " + u.error().message + " — retried");
+    }
     co_return;
   }
   Change c;
