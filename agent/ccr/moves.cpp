@@ -219,7 +219,9 @@ void CcrService::journal_soon(EventKind kind, std::string actor, std::string mes
 asio::awaitable<Result<void>> CcrService::set_write_block(std::shared_ptr<Clients> cl, std::string cluster,
                                                           bool block) {
   const std::string put = "PUT";
-  const std::string path = "/" + sync::index_expression(ccr_.indices, false) + "/_settings";
+  // allow_no_indices: block what exists (ES's default for settings updates
+  // refuses a wildcard matching nothing).
+  const std::string path = "/" + sync::index_expression(ccr_.indices, false) + "/_settings?allow_no_indices=true";
   const std::string body = json{{"index.blocks.write", block}}.dump();
   auto r = co_await request(cl, cluster, put, path, body);
   if (!r.ok()) {

@@ -328,7 +328,9 @@ asio::awaitable<Result<void>> SnapshotSync::set_write_block(std::string cluster,
   json body = {{"index.blocks.write", on}};
   Write w = sync::make_write(on ? SyncWrite::kBlockWrites : SyncWrite::kUnblockWrites, cluster,
                              std::string(on ? "blocking" : "unblocking") + " writes", Method::kPut,
-                             "/" + expr + "/_settings", body.dump());
+                             // allow_no_indices: block what exists (ES's default for
+                             // settings updates refuses a wildcard matching nothing)
+                             "/" + expr + "/_settings?allow_no_indices=true", body.dump());
   auto r = co_await write(std::move(w));
   if (!r) {
     co_return r.error();
