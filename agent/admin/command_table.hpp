@@ -29,6 +29,9 @@ struct Peer {
   int pid = -1;
   int uid = -1;
   std::string user;  // from uid; "uid 1000" when unknown
+  // Sent here by another agent as to the leader (admin port, on_behalf_of):
+  // run here if this agent leads, never sent on again (no forwarding loops).
+  bool forwarded = false;
   std::string actor() const { return "operator " + user; }
 };
 
@@ -62,7 +65,7 @@ struct Reply {
 
 // Several agents: sends a command line that must run on the leader there and
 // returns its reply, or nullopt when this agent is the leader (run here).
-using ToLeader = std::function<boost::asio::awaitable<std::optional<Reply>>(std::string line, std::string actor)>;
+using ToLeader = std::function<boost::asio::awaitable<std::optional<Reply>>(std::string line, Peer peer)>;
 
 struct FlagSpec {
   std::string name;  // "--to"

@@ -171,6 +171,7 @@ asio::awaitable<void> session(std::shared_ptr<AdminPort::Impl> self, tcp::socket
         peer.user = on_behalf.empty()
                         ? who
                         : on_behalf.substr(on_behalf.rfind("operator ", 0) == 0 ? 9 : 0) + " (via " + who + ")";
+        peer.forwarded = !on_behalf.empty();
         if (as_json && line.find("--json") == std::string::npos) {
           line += " --json";
         }

@@ -28,7 +28,7 @@ void register_ccr_commands(admin::CommandTable& table, CcrService* service, cons
       std::string line = "ccr refollow";
       line += dry ? " --dry-run" : "";
       line += no_snapshot ? " --no-snapshot" : "";
-      if (auto fwd = co_await on_leader(line, actor)) {
+      if (auto fwd = co_await on_leader(line, p)) {
         co_return *fwd;
       }
     }

@@ -32,11 +32,22 @@ Result<ForwardOptions> forward_options(const AdminPortConfig& port) {
   return o;
 }
 
-boost::asio::awaitable<std::optional<admin::Reply>> LeaderForwarder::forward(std::string line, std::string actor) {
+boost::asio::awaitable<std::optional<admin::Reply>> LeaderForwarder::forward(std::string line, admin::Peer peer) {
   if (coordinator_.leader(std::chrono::steady_clock::now())) {
     co_return std::nullopt;
   }
   const std::string leader = coordinator_.leader_name();
+  if (peer.forwarded) {
+    // Another agent sent it here as to the leader: its view and ours differ
+    // (an election under way), or an advertised admin URL reaches the wrong
+    // agent. Sending it on could loop.
+    co_return refuse(ErrorCode::kNotLeader,
+                     "'" + line + "' was sent here by another agent as to the leader, but this agent is not the " +
+                         "leader (" + (leader.empty() ? std::string("none known") : leader + " is") +
+                         "); not sent on again. Nothing changed — if it persists, check that every agent's "
+                         "admin.port.advertise_url reaches that agent (haesctl status)");
+  }
+  const std::string actor = peer.actor();
   const auto& view = coordinator_.view();
   if (leader.empty() || !view) {
     co_return refuse(ErrorCode::kNotLeader,
@@ -93,7 +104,10 @@ boost::asio::awaitable<std::optional<admin::Reply>> LeaderForwarder::forward(std
                                                 std::to_string(answer->status) + " that is not a reply (" +
                                                 reply.error().message + "); check haesctl status on " + leader);
   }
-  reply->text = "(run on the leader " + leader + ")\n" + reply->text;
+  reply->text = (reply->code == ErrorCode::kNotLeader
+                     ? "(sent to the leader " + leader + " at " + url + ", which answered:)\n"
+                     : "(run on the leader " + leader + ")\n") +
+                reply->text;
   co_return std::move(*reply);
 }
 

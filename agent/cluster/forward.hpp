@@ -38,7 +38,8 @@ class LeaderForwarder {
 
   // nullopt: this agent leads, run the command here. Otherwise the leader's
   // reply, or a refusal that says why it could not be sent and where to run it.
-  boost::asio::awaitable<std::optional<admin::Reply>> forward(std::string line, std::string actor);
+  // A command `peer.forwarded` here by another agent is never sent on again.
+  boost::asio::awaitable<std::optional<admin::Reply>> forward(std::string line, admin::Peer peer);
 
  private:
   boost::asio::any_io_executor executor_;

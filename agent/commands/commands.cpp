@@ -145,7 +145,7 @@ class Handlers {
     }
     if (ctx_.on_leader) {
       const std::string line = planned_line(kind, *c);
-      if (auto fwd = co_await ctx_.on_leader(line, c->actor)) {
+      if (auto fwd = co_await ctx_.on_leader(line, peer)) {
         co_return *fwd;
       }
     }
@@ -239,7 +239,7 @@ class Handlers {
       line += to.empty() ? "" : " --to " + quoted(to);
       line += force ? " --force" : "";
       line += dry ? " --dry-run" : "";
-      if (auto fwd = co_await ctx_.on_leader(line, peer.actor())) {
+      if (auto fwd = co_await ctx_.on_leader(line, peer)) {
         co_return *fwd;
       }
     }
@@ -305,7 +305,7 @@ class Handlers {
     }
     if (ctx_.on_leader) {
       const std::string line = "sync now";
-      if (auto fwd = co_await ctx_.on_leader(line, peer.actor())) {
+      if (auto fwd = co_await ctx_.on_leader(line, peer)) {
         co_return *fwd;
       }
     }
@@ -322,7 +322,7 @@ class Handlers {
     }
     if (ctx_.on_leader) {
       const std::string line = "verify-restore";
-      if (auto fwd = co_await ctx_.on_leader(line, peer.actor())) {
+      if (auto fwd = co_await ctx_.on_leader(line, peer)) {
         co_return *fwd;
       }
     }

@@ -175,8 +175,8 @@ Agent::Agent(Config config)
   cc.latest_round = [this] { return latest_round_ ? &*latest_round_ : nullptr; };
   cc.status = [this] { return status_now(); };
   if (forwarder_) {
-    cc.on_leader = [this](std::string line, std::string actor) {
-      return forwarder_->forward(std::move(line), std::move(actor));
+    cc.on_leader = [this](std::string line, admin::Peer peer) {
+      return forwarder_->forward(std::move(line), std::move(peer));
     };
   }
   if (ccr_) {

@@ -102,3 +102,34 @@ def test_ccr_refollow_typed_on_a_follower_runs_on_the_leader(procs, tmp_path):
     mine = [e for e in events if e["kind"] == "ccr_refollow"]
     assert len(mine) == 1 and "(via token@127.0.0.1" in mine[0]["actor"], events
     trio.check()
+
+
+def test_a_command_sent_to_an_agent_that_does_not_lead_is_not_sent_on(procs, tmp_path):
+    # a2 leads but advertises a1's admin port (a wrong admin.port.advertise_url):
+    # a1 sends a command "to the leader" and reaches itself. It must refuse
+    # there, not send it on again (before: a loop, one TLS connection per hop).
+    trio = Trio(procs, tmp_path, agents=2, admin_ports=True, extra=json.loads(json.dumps(SYNC)))
+    trio.dc1.create_index("orders-1")
+    trio.dc1.bulk_index("orders-1", {f"o{i}": {"n": i} for i in range(20)})
+    a1, a2 = trio.agents
+    a1_admin = "https://" + a1.run.extra["admin"]["port"]["listen"]
+    a1.run.stop()
+    a2.run.stop()
+    a2.run.extra["admin"]["port"]["advertise_url"] = a1_admin
+    a2.run.start(procs)
+    wait_for(lambda: a2.status()["pair"]["this_is_leader"], 20, what="a2 leading")
+    a1.run.start(procs)
+    wait_for(lambda: a1.status()["pair"]["leader"] == "a2", 20, what="a1 following a2")
+    wait_first_sync(a2)
+    r = a1.run.haesctl("switchover", "--to", "dc2", timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.startswith(f"error: (sent to the leader a2 at {a1_admin}, which answered:)"), r.stdout
+    assert "was sent here by another agent as to the leader, but this agent is not the leader (a2 is); " \
+           "not sent on again" in r.stdout, r.stdout
+    a1.run.proc.wait_log("sent to the leader a2")
+    assert a1.status()["active"] == "dc1" and a2.status()["active"] == "dc1"
+    # Typed on the leader, it runs.
+    ok = a2.run.haesctl("switchover", "--to", "dc2", timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    trio.wait_all_positive("dc2", timeout=20)
+    trio.check()
