@@ -104,10 +104,10 @@ boost::asio::awaitable<std::optional<admin::Reply>> LeaderForwarder::forward(std
                                                 std::to_string(answer->status) + " that is not a reply (" +
                                                 reply.error().message + "); check haesctl status on " + leader);
   }
-  reply->text = (reply->code == ErrorCode::kNotLeader
-                     ? "(sent to the leader " + leader + " at " + url + ", which answered:)\n"
-                     : "(run on the leader " + leader + ")\n") +
-                reply->text;
+  reply->text =
+      (reply->code == ErrorCode::kNotLeader ? "(sent to the leader " + leader + " at " + url + ", which answered:)\n"
+                                            : "(run on the leader " + leader + ")\n") +
+      reply->text;
   co_return std::move(*reply);
 }
 
