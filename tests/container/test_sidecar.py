@@ -130,6 +130,9 @@ def test_sidecar_container_routes_fails_over_and_keeps_its_state_on_the_volume(p
     s = bed.wait_status(lambda s: s["health_round"] >= 1, what="a first round of the new container")
     assert (s["epoch"], s["active"], s["fenced"]) == (2, "dc2", ["dc1"]), s
     bed.hap.wait_servers("es_dc2", "UP")
+    # HAProxy checks the SPOE agent every second (rise 1): until that check
+    # sees the new container, requests get 503 agent-unreachable.
+    bed.hap.wait_servers("haes_spoe", "UP")
     assert bed.served_by(5) == {"dc2"}
     assert [e["kind"] for e in bed.events()].count("failover") == 1  # the journal too
 
