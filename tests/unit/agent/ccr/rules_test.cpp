@@ -249,23 +249,32 @@ TEST(Setup, AutoFollowPatternAndRemoteSettings) {
 // sync.ccr.manage: false checks the auto-follow pattern as well as the
 // remote: without one, new indices of the patterns are never followed.
 TEST(Setup, AnAutoFollowPatternMustFollowEveryConfiguredPatternFromTheActiveCluster) {
-  auto entry = [](std::string name, std::string remote, json leaders, bool active = true,
-                  std::string rename = "{{leader_index}}") {
-    return json{{"name", name},
-                {"pattern",
-                 {{"remote_cluster", remote},
-                  {"leader_index_patterns", leaders},
-                  {"follow_index_pattern", rename},
-                  {"active", active}}}};
+  // Vectors, not braced json: a one-element braced list is an array with
+  // GCC but the element itself with clang (nlohmann's initializer lists).
+  auto entry = [](const std::string& name, const std::string& remote, const std::vector<std::string>& leaders,
+                  bool active = true, const std::string& rename = "{{leader_index}}") {
+    json p = json::object();
+    p["remote_cluster"] = remote;
+    p["leader_index_patterns"] = leaders;
+    p["follow_index_pattern"] = rename;
+    p["active"] = active;
+    json e = json::object();
+    e["name"] = name;
+    e["pattern"] = p;
+    return e;
   };
-  auto answer = [](json entries) { return http(200, {{"patterns", entries}}); };
+  auto answer = [](const std::vector<json>& entries) {
+    json body = json::object();
+    body["patterns"] = entries;
+    return http(200, body);
+  };
   const std::vector<std::string> patterns{"logs-*", "metrics-*", "-logs-tmp*"};
   EXPECT_FALSE(
       auto_follow_problem(answer({entry("haes-dc1", "dc1", {"logs-*", "metrics-*"})}), "dc1", patterns, "dc2"));
   EXPECT_FALSE(auto_follow_problem(answer({entry("a", "dc1", {"logs-*"}), entry("b", "dc1", {"metrics-*", "other-*"})}),
                                    "dc1", patterns, "dc2"))
       << "two patterns may share the work";
-  EXPECT_EQ(*auto_follow_problem(answer(json::array()), "dc1", patterns, "dc2"),
+  EXPECT_EQ(*auto_follow_problem(answer({}), "dc1", patterns, "dc2"),
             "no auto-follow pattern on dc2 follows remote cluster dc1: its new indices would not be followed "
             "(PUT /_ccr/auto_follow/haes-dc1, or sync.ccr.manage: true)");
   EXPECT_EQ(*auto_follow_problem(answer({entry("x", "dc3", {"logs-*", "metrics-*"})}), "dc1", patterns, "dc2"),
