@@ -28,8 +28,8 @@ EtcdStore::EtcdStore(std::shared_ptr<Client> client, std::string prefix, size_t 
 
 std::string EtcdStore::describe() const { return "etcd " + client_->current() + " prefix " + prefix_; }
 
-asio::awaitable<Result<std::optional<State>>> EtcdStore::load() {
-  auto r = co_await client_->call("/v3/kv/range", range_request(key("state")), Channel::kWrite);
+asio::awaitable<Result<std::optional<KeyValue>>> EtcdStore::get(std::string suffix) {
+  auto r = co_await client_->call("/v3/kv/range", range_request(key(suffix)), Channel::kWrite);
   if (!r) {
     co_return r.error();
   }
@@ -38,34 +38,13 @@ asio::awaitable<Result<std::optional<State>>> EtcdStore::load() {
     co_return range.error();
   }
   if (range->kvs.empty()) {
-    co_return std::optional<State>();
+    co_return std::optional<KeyValue>();
   }
-  const KeyValue& kv = range->kvs.front();
-  auto s = store::decode_state_file(kv.value, describe() + " key " + kv.key);
-  if (!s) {
-    co_return s.error();
-  }
-  s->revision = static_cast<uint64_t>(kv.mod_revision);
-  co_return std::optional<State>(std::move(*s));
+  co_return std::optional<KeyValue>(std::move(range->kvs.front()));
 }
 
-asio::awaitable<Result<std::optional<std::string>>> EtcdStore::load_document(std::string name) {
-  auto r = co_await client_->call("/v3/kv/range", range_request(key("docs/" + name)), Channel::kWrite);
-  if (!r) {
-    co_return r.error();
-  }
-  auto range = parse_range(*r);
-  if (!range) {
-    co_return range.error();
-  }
-  if (range->kvs.empty()) {
-    co_return std::optional<std::string>();
-  }
-  co_return std::optional<std::string>(std::move(range->kvs.front().value));
-}
-
-asio::awaitable<Result<void>> EtcdStore::store_document(std::string name, std::string data) {
-  auto r = co_await client_->call("/v3/kv/put", put_request(key("docs/" + name), data), Channel::kWrite);
+asio::awaitable<Result<void>> EtcdStore::put(std::string suffix, std::string value, int64_t lease, Channel channel) {
+  auto r = co_await client_->call("/v3/kv/put", put_request(key(suffix), value, lease), channel);
   if (!r) {
     co_return r.error();
   }
@@ -74,6 +53,40 @@ asio::awaitable<Result<void>> EtcdStore::store_document(std::string name, std::s
     co_return h.error();
   }
   co_return Ok{};
+}
+
+asio::awaitable<Result<std::optional<State>>> EtcdStore::load() {
+  const std::string suffix = "state";
+  auto kv = co_await get(suffix);
+  if (!kv) {
+    co_return kv.error();
+  }
+  if (!kv->has_value()) {
+    co_return std::optional<State>();
+  }
+  auto s = store::decode_state_file((*kv)->value, describe() + " key " + (*kv)->key);
+  if (!s) {
+    co_return s.error();
+  }
+  s->revision = static_cast<uint64_t>((*kv)->mod_revision);
+  co_return std::optional<State>(std::move(*s));
+}
+
+asio::awaitable<Result<std::optional<std::string>>> EtcdStore::load_document(std::string name) {
+  std::string suffix = "docs/" + name;  // a named value: no temporary into a coroutine (GCC 12)
+  auto kv = co_await get(std::move(suffix));
+  if (!kv) {
+    co_return kv.error();
+  }
+  if (!kv->has_value()) {
+    co_return std::optional<std::string>();
+  }
+  co_return std::optional<std::string>(std::move((*kv)->value));
+}
+
+asio::awaitable<Result<void>> EtcdStore::store_document(std::string name, std::string data) {
+  std::string suffix = "docs/" + name;
+  co_return co_await put(std::move(suffix), std::move(data), 0, Channel::kWrite);
 }
 
 asio::awaitable<Result<uint64_t>> EtcdStore::compare_and_swap(uint64_t expected, State next) {
@@ -316,37 +329,27 @@ asio::awaitable<Result<void>> EtcdStore::resign(std::string name) {
 }
 
 asio::awaitable<Result<void>> EtcdStore::publish(AgentRecord record, int64_t lease) {
-  auto r = co_await client_->call("/v3/kv/put", put_request(key("agents/" + record.name), encode_record(record), lease),
-                                  Channel::kLease);
-  if (!r) {
-    co_return r.error();
-  }
-  auto h = parse_put(*r);
-  if (!h) {
-    co_return h.error();
-  }
-  co_return Ok{};
+  std::string suffix = "agents/" + record.name;
+  std::string value = encode_record(record);
+  co_return co_await put(std::move(suffix), std::move(value), lease, Channel::kLease);
 }
 
 asio::awaitable<Result<Members>> EtcdStore::join(std::string name, Member me) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto r = co_await client_->call("/v3/kv/range", range_request(key("members")), Channel::kWrite);
-    if (!r) {
-      co_return r.error();
-    }
-    auto range = parse_range(*r);
-    if (!range) {
-      co_return range.error();
+    const std::string suffix = "members";
+    auto kv = co_await get(suffix);
+    if (!kv) {
+      co_return kv.error();
     }
     Members m;
     int64_t rev = 0;
-    if (!range->kvs.empty()) {
-      auto decoded = decode_members(range->kvs.front().value);
+    if (kv->has_value()) {
+      auto decoded = decode_members((*kv)->value);
       if (!decoded) {
         co_return Error{ErrorCode::kCorrupt, describe() + " key " + key("members") + ": " + decoded.error().message};
       }
       m = std::move(*decoded);
-      rev = range->kvs.front().mod_revision;
+      rev = (*kv)->mod_revision;
     }
     auto it = m.agents.find(name);
     if (it != m.agents.end() && it->second.peer_url == me.peer_url && it->second.admin_url == me.admin_url) {
@@ -374,18 +377,15 @@ asio::awaitable<Result<Members>> EtcdStore::join(std::string name, Member me) {
 
 asio::awaitable<Result<Members>> EtcdStore::forget(std::string name) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto r = co_await client_->call("/v3/kv/range", range_request(key("members")), Channel::kWrite);
-    if (!r) {
-      co_return r.error();
+    const std::string suffix = "members";
+    auto kv = co_await get(suffix);
+    if (!kv) {
+      co_return kv.error();
     }
-    auto range = parse_range(*r);
-    if (!range) {
-      co_return range.error();
-    }
-    if (range->kvs.empty()) {
+    if (!kv->has_value()) {
       co_return Error{ErrorCode::kUsage, "no membership list yet"};
     }
-    auto m = decode_members(range->kvs.front().value);
+    auto m = decode_members((*kv)->value);
     if (!m) {
       co_return Error{ErrorCode::kCorrupt, m.error().message};
     }
@@ -393,7 +393,7 @@ asio::awaitable<Result<Members>> EtcdStore::forget(std::string name) {
       co_return Error{ErrorCode::kUsage, "no agent named " + name + " in the membership list"};
     }
     m->version += 1;
-    Compare unchanged{key("members"), Compare::Target::kMod, Compare::Op::kEqual, range->kvs.front().mod_revision, {}};
+    Compare unchanged{key("members"), Compare::Target::kMod, Compare::Op::kEqual, (*kv)->mod_revision, {}};
     json txn = txn_request({unchanged}, {as_put_op(put_request(key("members"), encode_members(*m)))});
     auto w = co_await client_->call("/v3/kv/txn", std::move(txn), Channel::kWrite);
     if (!w) {

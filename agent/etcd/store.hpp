@@ -76,6 +76,9 @@ class EtcdStore : public StateStore {
 
  private:
   std::string key(std::string_view suffix) const { return prefix_ + std::string(suffix); }
+  // One key under the prefix (nullopt: absent), and a plain put of one.
+  boost::asio::awaitable<Result<std::optional<KeyValue>>> get(std::string suffix);
+  boost::asio::awaitable<Result<void>> put(std::string suffix, std::string value, int64_t lease, Channel channel);
   boost::asio::awaitable<Result<void>> trim_journal();
 
   std::shared_ptr<Client> client_;

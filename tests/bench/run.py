@@ -113,16 +113,20 @@ def idle_connections(agent: AgentRun, n: int) -> None:
     with n of them open (within spoe.hello_timeout, 5 s, which closes them)."""
     import resource
     import socket
-    import time
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 100:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
     pid = agent.proc.pid
-    time.sleep(0.5)
+
+    def open_connections() -> float:
+        m = re.search(r"^haes_spoe_connections (\S+)$", agent.health("/metrics")[1], re.M)
+        return float(m.group(1)) if m else -1
+
+    wait_for(lambda: open_connections() == 0, 10, what="no SPOP connection open")
     base = rss_kib(pid)
-    t0 = time.monotonic()
     socks = [socket.create_connection(("127.0.0.1", agent.spoe_port)) for _ in range(n)]
-    time.sleep(max(0.0, 1.5 - (time.monotonic() - t0)))  # every accept done, well inside the hello_timeout
+    # Every one accepted (the agent's own gauge), inside the 5 s hello_timeout.
+    wait_for(lambda: open_connections() >= n, 4, interval=0.05, what=f"{n} SPOP connections accepted")
     held = rss_kib(pid)
     for sk in socks:
         sk.close()
