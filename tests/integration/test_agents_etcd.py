@@ -130,6 +130,19 @@ def test_etcd_down_for_all_keeps_traffic_flowing_and_nothing_transitions(trio):
     trio.check()
 
 
+def failsafe_refused(agents, because: str) -> dict:
+    """Waits until each agent's failsafe is refused with a text starting
+    with `because` and it answers no positive verdict; the pair statuses."""
+    seen = {}
+    for a in agents:
+        s = wait_for(lambda: (lambda p: p if p["failsafe_text"].startswith(because) else None)(a.status()["pair"]),
+                     10, what=f"{a.name}'s failsafe refused: {because}")
+        assert not s["failsafe"], s
+        wait_for(lambda: not a.positive("dc1"), 10, what=f"{a.name} no longer positive")
+        seen[a.name] = s
+    return seen
+
+
 def test_etcd_down_with_one_agent_unreachable_by_its_peers_they_fail_closed(trio):
     # An agent the others cannot ask may be the one changing the roles: while
     # etcd is down they stop answering positive (the documented price); it,
@@ -141,11 +154,7 @@ def test_etcd_down_with_one_agent_unreachable_by_its_peers_they_fail_closed(trio
     trio.history.mark("etcd stopped")
     trio.etcd.stop()
     wait_for(lambda: a3.status()["pair"]["failsafe"], 10, what="a3 on the failsafe")
-    for a in (a1, a2):
-        s = wait_for(lambda: (lambda p: p if p["failsafe_text"].startswith("member a3 did not answer") else None)(
-            a.status()["pair"]), 10, what=f"{a.name} not hearing a3")
-        assert not s["failsafe"], s
-        wait_for(lambda: not a.positive("dc1"), 10, what=f"{a.name} no longer positive")
+    failsafe_refused((a1, a2), "member a3 did not answer")
     assert a3.positive("dc1")
     trio.history.mark("a3 reachable again")
     a3.heal_peers()
@@ -175,12 +184,9 @@ def test_a_peer_url_reaching_another_agent_confirms_no_failsafe(trio):
     # a3 reaches a1 and a2 at their own ports: confirmed. a1 and a2, asking
     # "a3", get a1's answer: not a3's, so no failsafe, no positive verdict.
     wait_for(lambda: a3.status()["pair"]["failsafe"], 10, what="a3 on the failsafe")
-    for a in (a1, a2):
-        s = wait_for(lambda: (lambda p: p if "answered as a1" in p["failsafe_text"] else None)(a.status()["pair"]),
-                     10, what=f"{a.name} refusing a3's answer")
-        assert not s["failsafe"], s
-        assert s["failsafe_text"] == "member a3's peer URL answered as a1 (its health.advertise_url must reach it)", s
-        wait_for(lambda: not a.positive("dc1"), 10, what=f"{a.name} no longer positive")
+    why = "member a3's peer URL answered as a1 (its health.advertise_url must reach it)"
+    for s in failsafe_refused((a1, a2), why).values():
+        assert s["failsafe_text"] == why, s
     trio.history.mark("etcd back")
     trio.etcd.restore_quorum(list(trio.etcd.members))
     trio.wait_all_positive("dc1", timeout=30)
