@@ -54,16 +54,7 @@ void DrillRunner::start() {
   }
 }
 
-std::string DrillRunner::where() const {
-  if (config_.state.store == StoreKind::kLocal) {
-    return config_.state.path + "." + kDocument;
-  }
-  std::string prefix = config_.state.etcd.prefix;
-  if (prefix.empty() || prefix.back() != '/') {
-    prefix += '/';
-  }
-  return "etcd key " + prefix + "docs/" + kDocument;
-}
+std::string DrillRunner::where() const { return ctx_.pipeline.store().document_location(kDocument); }
 
 bool DrillRunner::abandoned() const { return stopped_ || (ctx_.may_run_automatic && !ctx_.may_run_automatic()); }
 

@@ -92,7 +92,7 @@ class DrillRunner {
   bool running() const { return running_; }
   const DrillStats& stats() const { return stats_; }
   // Where the reports are kept (for messages).
-  std::string where() const;
+  std::string where() const;  // the store's place for them
 
  private:
   boost::asio::awaitable<Result<std::string>> switch_to(std::string target, std::string actor, std::string reason);

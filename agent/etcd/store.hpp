@@ -49,6 +49,7 @@ class EtcdStore : public StateStore {
   boost::asio::awaitable<Result<std::vector<Event>>> events(size_t last_n) override;
   boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) override;
   boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) override;
+  std::string document_location(const std::string& name) const override { return "etcd key " + key("docs/" + name); }
   std::string describe() const override;
 
   // Coordination. `agent` names this agent in journal keys.

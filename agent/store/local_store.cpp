@@ -147,6 +147,7 @@ class LocalStateStore : public StateStore {
     co_return write_atomically(path_.string() + "." + name, data);
   }
 
+  std::string document_location(const std::string& name) const override { return path_.string() + "." + name; }
   std::string describe() const override { return "local " + path_.string(); }
 
  private:

@@ -57,6 +57,8 @@ class StateStore {
   virtual boost::asio::awaitable<Result<std::optional<std::string>>> load_document(std::string name) = 0;
   // Replaces the document (atomically: a reader sees the old or the new).
   virtual boost::asio::awaitable<Result<void>> store_document(std::string name, std::string data) = 0;
+  // Where that document is kept, for messages: "/var/lib/haes/state.pb.drills".
+  virtual std::string document_location(const std::string& name) const = 0;
 
   // "local /var/lib/haes/state.pb" — for status and logs.
   virtual std::string describe() const = 0;

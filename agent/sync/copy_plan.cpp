@@ -81,8 +81,7 @@ std::string failure_reason(std::string_view out) {
     }
     // --stats' report, printed before the trailer when files were sent.
     static constexpr std::string_view kStats[] = {
-        "Number of ",     "Total ", "Literal data:", "Matched data:", "File list ", "sent ",
-        "total size is ", "rsync[", "Unmatched ",    "Deleted ",      "Created "};
+        "Number of ", "Total ", "Literal data:", "Matched data:", "File list ", "sent ", "total size is "};
     if (std::any_of(std::begin(kStats), std::end(kStats), [&](std::string_view p) { return line.starts_with(p); })) {
       continue;
     }

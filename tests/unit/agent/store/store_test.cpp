@@ -219,6 +219,7 @@ TEST_F(StoreTest, DocumentsLiveBesideTheStateAndAreReplacedWhole) {
   ASSERT_TRUE(test::sync_wait(store->store_document("drills", "[1]")).ok());
   ASSERT_TRUE(test::sync_wait(store->store_document("drills", "[1,2]")).ok());
   EXPECT_EQ(file_bytes(path_.string() + ".drills"), "[1,2]");
+  EXPECT_EQ(store->document_location("drills"), path_.string() + ".drills");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);  // state lock, journal, drills
   // Another store on the same path (a restart) reads it back; the state is untouched.
   store.reset();

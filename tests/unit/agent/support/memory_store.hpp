@@ -56,6 +56,7 @@ class RecordingStore : public StateStore {
     documents_[name] = std::move(data);
     co_return Ok{};
   }
+  std::string document_location(const std::string& name) const override { return "memory " + name; }
   std::string describe() const override { return "memory"; }
 
   // Someone else (another agent) writes.
