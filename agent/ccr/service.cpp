@@ -50,7 +50,13 @@ std::shared_ptr<CcrService::Clients> CcrService::new_clients() {
 
 CcrService::~CcrService() = default;
 
-void CcrService::start() { asio::co_spawn(io_, loop(), asio::detached); }
+void CcrService::start() {
+  const auto& patterns = config_.sync->ccr.indices;
+  spdlog::info("ccr mode: indices {} followed on the passive cluster, polled every {}",
+               patterns.empty() ? "*" : patterns.front() + (patterns.size() > 1 ? ",..." : ""),
+               format_duration(config_.sync->ccr.poll_interval));
+  asio::co_spawn(io_, loop(), asio::detached);
+}
 
 void CcrService::stop() {
   stopping_ = true;

@@ -103,4 +103,39 @@ PairReport pair_report(const Coordinator& coordinator, const etcd::EtcdStore& st
   return pair;
 }
 
+PeerConfirmation peer_confirmation(const Coordinator& coordinator, const std::string& active, const Config& config) {
+  auto c = confirm(active, coordinator.seen(active), static_cast<int>(config.failover.fail_threshold),
+                   static_cast<int>(config.failover.confirmations));
+  return PeerConfirmation{c.satisfied, c.text};
+}
+
+VerdictWindow verdict_window(const Coordinator& coordinator, Duration stale_after, Steady now) {
+  WindowConfig wc;
+  wc.stale_after = stale_after;
+  auto w = window_for(coordinator.clock(), wc);
+  std::string why = window_text(w, coordinator.clock(), now);
+  if (why.empty()) {
+    why = window_text(w, coordinator.clock(), w.until);
+  }
+  return VerdictWindow{w.from, w.until, why};
+}
+
+std::optional<std::string> not_leader(const Coordinator& coordinator, Steady now) {
+  if (coordinator.leader(now)) {
+    return std::nullopt;
+  }
+  const std::string& l = coordinator.leader_name();
+  return "this agent is not the leader (" + (l.empty() ? std::string("none elected") : l) + " runs the syncs)";
+}
+
+void apply_leadership(ControllerView& view, const Coordinator& coordinator, Steady now) {
+  if (coordinator.leader(now) || view.blocker == Blocker::kNoActive) {
+    return;
+  }
+  const std::string& l = coordinator.leader_name();
+  view.blocker = Blocker::kNotLeader;
+  view.text = "automatic decisions are the leader's (" + (l.empty() ? std::string("none elected yet") : l) +
+              "); this agent follows";
+}
+
 }  // namespace haes::cluster

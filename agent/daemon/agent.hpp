@@ -7,8 +7,9 @@
 //  - the control thread (the caller of run()) runs the HealthMonitor's
 //    rounds, the controller, the pipeline (store writes), the sync and the
 //    admin socket; it alone changes the state and publishes verdicts;
-//  - the SPOP server's threads and the edge thread (health and agent-check
-//    ports, /metrics) only read the published verdict and counters;
+//  - the listeners' threads (SPOP, and the edge thread: health and
+//    agent-check ports, /metrics) only read the published verdict and
+//    counters (agent/listeners);
 //  - the hook runner's thread runs on_role_change.
 // Shutdown: every component stops (closes its listeners, cancels its timers
 // and requests), the threads are joined, the io_contexts run what was
@@ -20,9 +21,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "admin/admin_server.hpp"
 #include "admin/command_table.hpp"
-#include "admin_port/admin_port.hpp"
 #include "ccr/service.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/forward.hpp"
@@ -31,12 +30,9 @@
 #include "controller/controller.hpp"
 #include "drill/drill.hpp"
 #include "hooks/hook_runner.hpp"
-#include "http/agent_check_server.hpp"
-#include "http/health_server.hpp"
+#include "listeners/listeners.hpp"
 #include "monitor/monitor.hpp"
 #include "readiness/readiness.hpp"
-#include "route/route_handler.hpp"
-#include "spoe/server.hpp"
 #include "status/report.hpp"
 #include "store/state_store.hpp"
 #include "sync/snapshot_sync.hpp"
@@ -58,7 +54,6 @@ class Agent {
   int run();
 
  private:
-  boost::asio::awaitable<void> start_state();
   // Several agents: creates the first state if etcd holds none (one agent
   // wins the compare-and-swap), journals this agent's start.
   boost::asio::awaitable<void> start_shared_state();
@@ -71,22 +66,18 @@ class Agent {
   ReadinessVerdict readiness_now() const;
   void on_coordinator_change();
   std::optional<PeerConfirmation> peer_confirmation() const;
+  const HealthRound* round() const { return latest_round_ ? &*latest_round_ : nullptr; }
   void publish(const State& state);
   StatusReport status_now() const;
   void refresh_status_metrics();
-  std::string render_metrics() const;  // edge thread
-  bool start_listeners();
+  std::string render_metrics() const;  // edge thread: the state gauges and the components' counters
   void stop_all();
 
   Config config_;
-  // Declared first, destroyed last; shutdown() drains and resets them first.
+  // Declared first, destroyed last; stop_all() stops and drains it first.
   std::unique_ptr<boost::asio::io_context> control_;
-  std::unique_ptr<boost::asio::io_context> edge_;
-  std::thread edge_thread_;
 
   VerdictView verdicts_;
-  HealthPortStats health_stats_;
-  RouteStats route_stats_;
   std::unique_ptr<StateStore> store_;
   etcd::EtcdStore* etcd_ = nullptr;  // store_ when state.store is etcd
   std::unique_ptr<cluster::Coordinator> coordinator_;
@@ -104,11 +95,7 @@ class Agent {
   std::unique_ptr<DrillRunner> drill_;         // with the snapshot sync
   std::optional<ReadinessVerdict> readiness_;  // judged after every round
   admin::CommandTable commands_;
-  std::unique_ptr<admin::AdminServer> admin_;
-  std::unique_ptr<AdminPort> admin_port_;
-  std::unique_ptr<spoe::Server> spoe_;
-  std::unique_ptr<HealthServer> health_;
-  std::unique_ptr<AgentCheckServer> agent_check_;
+  std::unique_ptr<Listeners> listeners_;
   // The state gauges of /metrics, rendered on the control thread after
   // every change; the edge thread adds the live counters.
   mutable LockGuarded<std::string> status_metrics_;

@@ -7,11 +7,11 @@
 #include <iostream>
 #include <string>
 
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
-#include "daemon/logging.hpp"
 
 #ifndef HAES_VERSION
 #define HAES_VERSION "dev"
@@ -24,6 +24,16 @@ constexpr const char* kUsage =
     "       haes-agent --check-config FILE  validate FILE without starting (exit 0 or 1)\n"
     "       haes-agent --version\n"
     "Configuration reference: docs/config.md\n";
+
+// One line per event on standard error,
+// "2026-11-22T13:05:00.123Z info  [component] message", times in UTC.
+void setup_logging(haes::LogLevel level) {
+  auto logger = spdlog::stderr_logger_mt("haes");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(std::string(haes::to_string(level))));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
 
 int usage_error(const std::string& message) {
   std::cerr << "haes-agent: " << message << "\n" << kUsage;
@@ -77,7 +87,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  haes::setup_logging(config->log.level);
+  setup_logging(config->log.level);
   try {
     haes::Agent agent(std::move(config).value());
     return agent.run();

@@ -428,4 +428,23 @@ Result<std::unique_ptr<EtcdStore>> open_etcd_store(const EtcdConfig& config, boo
   return std::make_unique<EtcdStore>(client, config.prefix, journal_size);
 }
 
+Result<std::unique_ptr<StateStore>> open_configured_store(const StateConfig& config,
+                                                          boost::asio::any_io_executor executor) {
+  if (config.store == StoreKind::kEtcd) {
+    auto etcd = open_etcd_store(config.etcd, std::move(executor), static_cast<size_t>(config.journal_size));
+    if (!etcd) {
+      return etcd.error();
+    }
+    return std::unique_ptr<StateStore>(std::move(*etcd));
+  }
+  auto opened = open_store(config);
+  if (!opened) {
+    return opened.error();
+  }
+  for (const auto& w : opened->warnings) {
+    spdlog::warn("state store: {}", w);
+  }
+  return std::move(opened->store);
+}
+
 }  // namespace haes::etcd

@@ -95,4 +95,9 @@ class EtcdStore : public StateStore {
 Result<std::unique_ptr<EtcdStore>> open_etcd_store(const EtcdConfig& config, boost::asio::any_io_executor executor,
                                                    size_t journal_size);
 
+// The store state.store names: etcd's (its requests run on `executor`), or
+// the local file store (the recoveries its opening reports are logged).
+Result<std::unique_ptr<StateStore>> open_configured_store(const StateConfig& config,
+                                                          boost::asio::any_io_executor executor);
+
 }  // namespace haes::etcd

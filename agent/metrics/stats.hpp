@@ -171,4 +171,11 @@ void export_stats(MetricsText& out, const S& stats) {
   stats.visit(v);
 }
 
+// The stats() of each component, in order; a null component (not
+// configured) is skipped.
+template <class... C>
+void export_components(MetricsText& out, const C*... components) {
+  ((components != nullptr ? export_stats(out, components->stats()) : void()), ...);
+}
+
 }  // namespace haes

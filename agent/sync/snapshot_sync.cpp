@@ -37,7 +37,13 @@ SnapshotSync::~SnapshotSync() {
   }
 }
 
-void SnapshotSync::start() { asio::co_spawn(io_, loop(), asio::detached); }
+void SnapshotSync::start() {
+  const auto& s = *config_.sync;
+  spdlog::info("snapshot sync every {} through repository {} ({}), indices {}", format_duration(s.interval),
+               s.repository.name, to_string(s.repository.type),
+               s.indices.empty() ? "*" : s.indices.front() + (s.indices.size() > 1 ? ",..." : ""));
+  asio::co_spawn(io_, loop(), asio::detached);
+}
 
 void SnapshotSync::stop() {
   if (stopping_) {

@@ -35,6 +35,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -236,6 +237,15 @@ inline boost::asio::awaitable<void> accept_backoff(boost::system::error_code ec)
   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, kAcceptBackoff);
   boost::system::error_code ignore;
   co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignore));
+}
+
+/// After a server's stop() and the io_context's stop(): runs what stop()
+/// cancelled to completion, so that no coroutine frame is left to be
+/// destroyed with its io_context after the component it uses.
+inline void drain(boost::asio::io_context& ctx) {
+  ctx.restart();
+  for (int i = 0; i < 1000 && ctx.poll() > 0; ++i) {
+  }
 }
 
 }  // namespace spoe::net

@@ -1,9 +1,12 @@
 #pragma once
 // Test support: a StateStore in memory (unit tests of what sits on top of the
 // store; the real stores have their own tests against real files and etcd).
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/state_store.hpp"
@@ -19,6 +22,11 @@ class RecordingStore : public StateStore {
 
   boost::asio::awaitable<Result<std::optional<State>>> load() override {
     log_->push_back("load");
+    if (!load_failures.empty()) {
+      Error e = load_failures.front();
+      load_failures.pop_front();
+      co_return e;
+    }
     if (!stored_) {
       co_return std::optional<State>();
     }
@@ -26,6 +34,9 @@ class RecordingStore : public StateStore {
   }
   boost::asio::awaitable<Result<uint64_t>> compare_and_swap(uint64_t expected, State next) override {
     log_->push_back("cas " + std::to_string(expected) + " epoch " + std::to_string(next.epoch));
+    if (auto before = std::exchange(before_cas, nullptr)) {
+      before();
+    }
     if (fail_next_) {
       auto e = *fail_next_;
       fail_next_.reset();
@@ -66,6 +77,8 @@ class RecordingStore : public StateStore {
   }
 
   std::optional<Error> fail_next_;
+  std::deque<Error> load_failures;   // the next loads fail with these, in order
+  std::function<void()> before_cas;  // runs once, at the next compare-and-swap (another writer races us)
   std::optional<State> stored_;
   std::vector<Event> journal_;
 
