@@ -45,9 +45,8 @@ boost::asio::awaitable<Result<std::string>> start_local_state(TransitionPipeline
 }
 
 boost::asio::awaitable<Result<std::string>> start_shared_state(TransitionPipeline& pipeline,
-                                                               const FailoverController& controller,
-                                                               std::string agent, std::chrono::milliseconds retry,
-                                                               int attempts) {
+                                                               const FailoverController& controller, std::string agent,
+                                                               std::chrono::milliseconds retry, int attempts) {
   const std::string store = "state store " + pipeline.store().describe() + ": ";
   Error last{ErrorCode::kStoreUnreachable, "not tried"};
   for (int attempt = 0; attempt < attempts; ++attempt) {

@@ -31,8 +31,7 @@ boost::asio::awaitable<Result<std::string>> start_local_state(TransitionPipeline
 // as the actor. Errors: the controller refuses the stored state (it names a
 // cluster this config does not know), or the store failed `attempts` times.
 boost::asio::awaitable<Result<std::string>> start_shared_state(TransitionPipeline& pipeline,
-                                                               const FailoverController& controller,
-                                                               std::string agent, std::chrono::milliseconds retry,
-                                                               int attempts = 100);
+                                                               const FailoverController& controller, std::string agent,
+                                                               std::chrono::milliseconds retry, int attempts = 100);
 
 }  // namespace haes

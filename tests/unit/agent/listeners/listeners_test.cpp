@@ -63,12 +63,12 @@ struct Fixture {
   std::string socket = temp_socket();
   Config config = config_on_loopback(socket);
   Fixture() {
-    commands.add(admin::CommandSpec{{"ping"}, "ping", "answers pong", {}, 0, false,
-                                    [](const admin::Args&, const admin::Peer&) {
-                                      admin::Reply r;
-                                      r.text = "pong";
-                                      return r;
-                                    }});
+    commands.add(
+        admin::CommandSpec{{"ping"}, "ping", "answers pong", {}, 0, false, [](const admin::Args&, const admin::Peer&) {
+                             admin::Reply r;
+                             r.text = "pong";
+                             return r;
+                           }});
     commands.seal();
   }
   ListenerWiring wiring() {
@@ -115,7 +115,7 @@ TEST(Listeners, EveryConfiguredPortOpensServesAndClosesOnStop) {
   EXPECT_TRUE(refused(p.health));
   EXPECT_TRUE(refused(p.agent_check));
   EXPECT_FALSE(std::filesystem::exists(f.socket));  // the socket file is removed
-  l.stop();  // idempotent
+  l.stop();                                         // idempotent
 }
 
 TEST(Listeners, APortAlreadyInUseFailsStart) {

@@ -33,7 +33,8 @@ class FirstStartTest : public ::testing::Test {
   FirstStartTest()
       : store_(log_),
         pipeline_(
-            store_, [this](const State& s) { log_.push_back("publish epoch " + std::to_string(s.epoch) + " " + s.active); },
+            store_,
+            [this](const State& s) { log_.push_back("publish epoch " + std::to_string(s.epoch) + " " + s.active); },
             [](const RoleChange&) {}, "dc1"),
         controller_(two_clusters()) {}
 
@@ -105,7 +106,7 @@ TEST_F(FirstStartTest, SharedStartLosingTheRaceAdoptsTheOtherAgentsFirstState) {
 
 TEST_F(FirstStartTest, SharedStartWaitsForTheStoreToAnswer) {
   store_.load_failures = {Error{ErrorCode::kStoreUnreachable, "etcd: connection refused"},
-                           Error{ErrorCode::kStoreUnreachable, "etcd: connection refused"}};
+                          Error{ErrorCode::kStoreUnreachable, "etcd: connection refused"}};
   auto r = test::sync_wait(start_shared_state(pipeline_, controller_, "a1", std::chrono::milliseconds(1)));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, "agent a1: first start: dc1 is active (preferred), epoch 1");
