@@ -120,7 +120,7 @@ VerdictWindow verdict_window(const Coordinator& coordinator, Duration stale_afte
   return VerdictWindow{w.from, w.until, why};
 }
 
-std::optional<std::string> not_leader(const Coordinator& coordinator, Steady now) {
+std::optional<std::string> not_sync_leader(const Coordinator& coordinator, Steady now) {
   if (coordinator.leader(now)) {
     return std::nullopt;
   }

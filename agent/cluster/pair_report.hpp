@@ -40,7 +40,7 @@ VerdictWindow verdict_window(const Coordinator& coordinator, Duration stale_afte
 
 // nullopt when this agent leads; else why automatic work is not its own:
 // "this agent is not the leader (a2 runs the syncs)".
-std::optional<std::string> not_leader(const Coordinator& coordinator, Steady now);
+std::optional<std::string> not_sync_leader(const Coordinator& coordinator, Steady now);
 
 // A follower's controller view: automatic decisions are the leader's
 // (unless no cluster is active, which the view already says).

@@ -128,7 +128,7 @@ Agent::Agent(Config config)
                     // Several agents: only the leader syncs on its own (one agent: always).
                     !coordinator_
                         ? sync::MayRunNow{}
-                        : [this] { return cluster::not_leader(*coordinator_, std::chrono::steady_clock::now()); }});
+                        : [this] { return cluster::not_sync_leader(*coordinator_, std::chrono::steady_clock::now()); }});
   }
   if (ccr_ && coordinator_) {
     ccr_->set_may_run([this] { return coordinator_->leader(std::chrono::steady_clock::now()); });

@@ -74,12 +74,27 @@ bool Listeners::start() {
   return true;
 }
 
-bool Listeners::start_edge() {
-  const auto cannot = [](const char* key, const Endpoint& at, const std::exception& e) {
-    // boost::system::system_error is not a std::system_error: catch both.
-    spdlog::critical("cannot listen on {} {}: {}", key, at.to_string(), e.what());
+namespace {
+
+// Builds an edge server on `edge` and starts it; false after a critical line
+// naming the config key when it cannot listen.
+template <class Server, class Options>
+bool open_edge(std::unique_ptr<Server>& server, const char* key, boost::asio::io_context& edge, const Options& o,
+               const VerdictView& verdicts, HealthPortStats& stats) {
+  try {
+    server = std::make_unique<Server>(edge, o, verdicts, stats);
+    server->start();
+  } catch (const std::exception& e) {  // boost::system::system_error is not a std::system_error
+    spdlog::critical("cannot listen on {} {}: {}", key, o.listen.to_string(), e.what());
     return false;
-  };
+  }
+  spdlog::info("{} {}: listening", key, o.listen.to_string());
+  return true;
+}
+
+}  // namespace
+
+bool Listeners::start_edge() {
   if (config_.health.listen) {
     HealthServerOptions o;
     o.listen = *config_.health.listen;
@@ -92,13 +107,9 @@ bool Listeners::start_edge() {
       return out + m.take();
     };
     o.peer = wiring_.peer;
-    try {
-      health_ = std::make_unique<HealthServer>(*edge_, o, *wiring_.verdicts, health_stats_);
-      health_->start();
-    } catch (const std::exception& e) {
-      return cannot("health.listen", o.listen, e);
+    if (!open_edge(health_, "health.listen", *edge_, o, *wiring_.verdicts, health_stats_)) {
+      return false;
     }
-    spdlog::info("health port listening on {}", o.listen.to_string());
   }
   if (config_.agent_check.listen) {
     AgentCheckOptions o;
@@ -106,13 +117,7 @@ bool Listeners::start_edge() {
     o.local_node = config_.health.node;
     o.max_connections = static_cast<size_t>(config_.agent_check.max_connections);
     o.ready_grace = config_.agent_check.ready_grace;
-    try {
-      agent_check_ = std::make_unique<AgentCheckServer>(*edge_, o, *wiring_.verdicts, health_stats_);
-      agent_check_->start();
-    } catch (const std::exception& e) {
-      return cannot("agent_check.listen", o.listen, e);
-    }
-    spdlog::info("agent-check port listening on {}", o.listen.to_string());
+    return open_edge(agent_check_, "agent_check.listen", *edge_, o, *wiring_.verdicts, health_stats_);
   }
   return true;
 }
