@@ -124,11 +124,12 @@ Agent::Agent(Config config)
   if (config_.sync && config_.sync->mode == SyncMode::kSnapshot) {
     sync_ = std::make_unique<SnapshotSync>(
         *control_, config_,
-        SyncContext{controller_, *pipeline_, [this] { return round(); },
-                    // Several agents: only the leader syncs on its own (one agent: always).
-                    !coordinator_
-                        ? sync::MayRunNow{}
-                        : [this] { return cluster::not_sync_leader(*coordinator_, std::chrono::steady_clock::now()); }});
+        SyncContext{
+            controller_, *pipeline_, [this] { return round(); },
+            // Several agents: only the leader syncs on its own (one agent: always).
+            !coordinator_
+                ? sync::MayRunNow{}
+                : [this] { return cluster::not_sync_leader(*coordinator_, std::chrono::steady_clock::now()); }});
   }
   if (ccr_ && coordinator_) {
     ccr_->set_may_run([this] { return coordinator_->leader(std::chrono::steady_clock::now()); });
