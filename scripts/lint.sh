@@ -47,7 +47,7 @@ for tool in clang-format clang-tidy; do
   command -v $tool >/dev/null || { echo "lint: $tool not found (scripts/setup.sh installs it)" >&2; exit 2; }
 done
 
-mapfile -t files < <(git ls-files -- 'agent/*' 'spoe/*' 'tests/unit/*' 'tests/bench/*' 'tests/fuzz/*' |
+mapfile -t files < <(git ls-files -- 'agent/*' 'spoe/*' 'tests/unit/*' 'tests/bench/*' 'tests/fuzz/*' 'tests/integration/*' |
                      grep -E '\.(cpp|hpp|cc|h)$')
 
 if [ $fix_format = 1 ]; then

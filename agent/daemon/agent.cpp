@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include "ccr/commands.hpp"
-#include "cluster/pair_report.hpp"
 #include "commands/commands.hpp"
 #include "etcd/store.hpp"
 #include "metrics/stats.hpp"
@@ -91,26 +90,15 @@ Agent::Agent(Config config)
     pipeline_->set_prepare([this](Change& c) { return ccr_->prepare(c); });
   }
   if (config_.state.store == StoreKind::kEtcd) {
-    etcd_ = static_cast<etcd::EtcdStore*>(store_.get());
-    cluster::CoordinatorOptions co;
-    co.name = config_.agent.name;
-    co.peer_url = cluster::advertised_peer_url(config_.health);
-    co.admin_url = cluster::advertised_admin_url(config_.admin.port);
-    co.poll_interval = config_.state.etcd.poll_interval;
-    co.lease_ttl = config_.state.etcd.lease_ttl;
-    co.window.stale_after = config_.state.etcd.stale_after;
-    cluster::Coordinator::Hooks hooks;
-    hooks.adopt = [this](const State& s) { pipeline_->adopt(s); };
-    hooks.record = [this] {
-      return cluster::agent_record(config_, pipeline_->state(), round(), controller_, coordinator_.get(), now_sys());
-    };
-    hooks.changed = [this] { on_coordinator_change(); };
-    coordinator_ = std::make_unique<cluster::Coordinator>(*control_, *etcd_, co, std::move(hooks));
-    auto fo = cluster::forward_options(config_.admin.port);
-    if (!fo) {
-      throw std::runtime_error(fo.error().message);
-    }
-    forwarder_ = std::make_unique<cluster::LeaderForwarder>(control_->get_executor(), *coordinator_, *fo);
+    several_ = std::make_unique<cluster::SeveralAgents>(
+        *control_,
+        cluster::SeveralAgentsContext{.config = &config_,
+                                      .store = static_cast<etcd::EtcdStore*>(store_.get()),
+                                      .pipeline = pipeline_.get(),
+                                      .controller = &controller_,
+                                      .round = [this] { return round(); },
+                                      .readiness = [this] { return readiness_.value_or(ReadinessVerdict{}); },
+                                      .publish = [this](const State& s) { publish(s); }});
     publish(pipeline_->state());  // nothing known yet: no cluster may take traffic
   } else {
     auto started = run_to_completion(*control_, start_local_state(*pipeline_, controller_));
@@ -124,21 +112,18 @@ Agent::Agent(Config config)
   if (config_.sync && config_.sync->mode == SyncMode::kSnapshot) {
     sync_ = std::make_unique<SnapshotSync>(
         *control_, config_,
-        SyncContext{
-            controller_, *pipeline_, [this] { return round(); },
-            // Several agents: only the leader syncs on its own (one agent: always).
-            !coordinator_
-                ? sync::MayRunNow{}
-                : [this] { return cluster::not_sync_leader(*coordinator_, std::chrono::steady_clock::now()); }});
+        SyncContext{controller_, *pipeline_, [this] { return round(); },
+                    // Several agents: only the leader syncs on its own (one agent: always).
+                    !several_ ? sync::MayRunNow{} : [this] { return several_->not_sync_leader(); }});
   }
-  if (ccr_ && coordinator_) {
-    ccr_->set_may_run([this] { return coordinator_->leader(std::chrono::steady_clock::now()); });
+  if (ccr_ && several_) {
+    ccr_->set_may_run([this] { return several_->leads(); });
   }
   if (sync_) {
-    drill_ = std::make_unique<DrillRunner>(
-        *control_, config_,
-        DrillContext{controller_, *pipeline_, *sync_, [this] { return round(); }, [this] { return readiness_now(); },
-                     [this] { return !coordinator_ || coordinator_->leader(std::chrono::steady_clock::now()); }});
+    drill_ =
+        std::make_unique<DrillRunner>(*control_, config_,
+                                      DrillContext{controller_, *pipeline_, *sync_, [this] { return round(); },
+                                                   [this] { return readiness_now(); }, [this] { return leads(); }});
   }
   CommandsContext cc;
   cc.drill = drill_.get();
@@ -155,9 +140,9 @@ Agent::Agent(Config config)
   cc.sync = sync_.get();
   cc.latest_round = [this] { return round(); };
   cc.status = [this] { return status_now(); };
-  if (forwarder_) {
+  if (several_) {
     cc.on_leader = [this](std::string line, admin::Peer peer) {
-      return forwarder_->forward(std::move(line), std::move(peer));
+      return several_->forward(std::move(line), std::move(peer));
     };
   }
   if (ccr_) {
@@ -176,8 +161,8 @@ Agent::Agent(Config config)
                    .commands = &commands_,
                    .metrics = [this] { return render_metrics(); },
                    .peer = {}};
-  if (coordinator_) {
-    w.peer = [this] { return coordinator_->peer_answer_json(); };
+  if (several_) {
+    w.peer = [this] { return several_->peer_answer_json(); };
   }
   listeners_ = std::make_unique<Listeners>(config_, std::move(w));
 }
@@ -191,7 +176,7 @@ Agent::~Agent() {
   sync_.reset();
   ccr_.reset();
   monitor_.reset();
-  coordinator_.reset();
+  several_.reset();
 }
 
 boost::asio::awaitable<void> Agent::on_round(HealthRound round) {
@@ -200,32 +185,14 @@ boost::asio::awaitable<void> Agent::on_round(HealthRound round) {
   }
   latest_round_ = round;
   co_await judge_readiness_now();
-  if (!coordinator_) {
+  if (several_) {
+    co_await several_->on_round(std::move(round));
+  } else {
     Decision d = controller_.on_round(pipeline_->state(), round, now_sys());
     note_readiness(d, readiness_.value_or(ReadinessVerdict{}));
     (void)co_await pipeline_->apply(std::move(d));  // a failed write changed nothing; logged and counted there
-    publish(pipeline_->state());                    // node health changed the verdict even without a state change
-    co_return;
   }
-  // Several agents: every agent counts its own streaks and publishes them;
-  // only the leader applies the rules, with the peers' confirmation.
-  controller_.observe(round);
-  coordinator_->publish_soon();
-  co_await reevaluate();
-  publish(pipeline_->state());
-}
-
-boost::asio::awaitable<void> Agent::reevaluate() {
-  if (!coordinator_ || !latest_round_ || reevaluating_ || !coordinator_->leader(std::chrono::steady_clock::now())) {
-    co_return;
-  }
-  reevaluating_ = true;
-  auto confirm = peer_confirmation();
-  const HealthRound round = *latest_round_;
-  Decision d = controller_.evaluate(pipeline_->state(), round, now_sys(), confirm ? &*confirm : nullptr);
-  note_readiness(d, readiness_.value_or(ReadinessVerdict{}));
-  (void)co_await pipeline_->apply(std::move(d));
-  reevaluating_ = false;
+  publish(pipeline_->state());  // node health changed the verdict even without a state change
 }
 
 ReadinessVerdict Agent::readiness_now() const {
@@ -243,50 +210,17 @@ boost::asio::awaitable<void> Agent::judge_readiness_now() {
   }
   readiness_ = std::move(v);
   // One journal entry per change; several agents: the leader's.
-  if (e && (!coordinator_ || coordinator_->leader(std::chrono::steady_clock::now()))) {
+  if (e && leads()) {
     Change c;
     c.events.push_back(std::move(*e));
     (void)co_await pipeline_->apply(std::move(c));
   }
 }
 
-std::optional<PeerConfirmation> Agent::peer_confirmation() const {
-  if (!coordinator_) {
-    return std::nullopt;
-  }
-  return cluster::peer_confirmation(*coordinator_, pipeline_->state().active, config_);
-}
-
-void Agent::on_coordinator_change() {
-  publish(pipeline_->state());
-  const auto& view = coordinator_->view();
-  if (view && !shared_started_) {
-    // The first successful read: create the first state if there is none,
-    // journal this agent's start.
-    shared_started_ = true;
-    boost::asio::co_spawn(*control_, start_shared_state(), boost::asio::detached);
-  }
-  if (!reevaluating_ && coordinator_->leader(std::chrono::steady_clock::now())) {
-    boost::asio::co_spawn(*control_, reevaluate(), boost::asio::detached);
-  }
-}
-
-boost::asio::awaitable<void> Agent::start_shared_state() {
-  auto started =
-      co_await haes::start_shared_state(*pipeline_, controller_, config_.agent.name, config_.state.etcd.poll_interval);
-  if (started) {
-    spdlog::info("state store {}: {}", store_->describe(), *started);
-  } else {
-    spdlog::critical("{} — this agent gives no positive verdict until it is fixed", started.error().message);
-  }
-}
-
 void Agent::publish(const State& state) {
   std::optional<VerdictWindow> window;
-  if (coordinator_) {
-    const auto now = std::chrono::steady_clock::now();
-    coordinator_->on_state(state, now);
-    window = cluster::verdict_window(*coordinator_, config_.state.etcd.stale_after, now);
+  if (several_) {
+    window = several_->window(state);
   }
   publisher_.publish(state, round(), streaks_of(controller_), now_sys(), window);
   if (sync_) {
@@ -310,16 +244,17 @@ StatusReport Agent::status_now() const {
   in.vitals = monitor_ ? &monitor_->vitals() : nullptr;
   in.readiness = readiness_ ? &*readiness_ : nullptr;
   in.drills = drill_ ? &drill_->reports() : nullptr;
-  std::optional<PeerConfirmation> confirm = peer_confirmation();
+  std::optional<PeerConfirmation> confirm;
+  if (several_) {
+    confirm = several_->confirmation();
+  }
   in.controller = controller_.view(pipeline_->state(), in.round, in.now, confirm ? &*confirm : nullptr);
   if (ccr_) {
     ccr::apply_blocker(in.controller, ccr_->status());
   }
   PairReport pair;
-  if (coordinator_) {
-    const auto now = std::chrono::steady_clock::now();
-    cluster::apply_leadership(in.controller, *coordinator_, now);
-    pair = cluster::pair_report(*coordinator_, *etcd_, config_, confirm, now, in.now);
+  if (several_) {
+    pair = several_->report(in.controller, *confirm, in.now);
     in.pair = &pair;
   }
   return build_status(in);
@@ -337,7 +272,7 @@ void Agent::refresh_status_metrics() {
 std::string Agent::render_metrics() const {
   MetricsText m;
   export_components(m, pipeline_.get(), monitor_.get(), hooks_.get(), &commands_, sync_.get(), ccr_.get(), drill_.get(),
-                    coordinator_.get());
+                    several_ ? &several_->coordinator() : nullptr);
   return *status_metrics_.lock() + m.take();
 }
 
@@ -353,7 +288,7 @@ void Agent::stop_all() {
     }
   };
   stop(monitor_);
-  stop(coordinator_);
+  stop(several_);
   stop(drill_);
   stop(sync_);
   stop(ccr_);
@@ -377,8 +312,8 @@ int Agent::run() {
     return 1;
   }
   monitor_->start();
-  if (coordinator_) {
-    coordinator_->start();
+  if (several_) {
+    several_->start();
   }
   if (ccr_) {
     ccr_->start();

@@ -1,7 +1,9 @@
 #pragma once
 // Agent: builds every component of haes-agent and wires them together. It
 // decides nothing: decisions live in the FailoverController, writes in the
-// TransitionPipeline, reports in the status model, commands in commands/.
+// TransitionPipeline, who acts in a pair of several agents in
+// cluster::SeveralAgents, the ports in Listeners, reports in the status
+// model, commands in commands/.
 //
 // Threads:
 //  - the control thread (the caller of run()) runs the HealthMonitor's
@@ -23,8 +25,7 @@
 
 #include "admin/command_table.hpp"
 #include "ccr/service.hpp"
-#include "cluster/coordinator.hpp"
-#include "cluster/forward.hpp"
+#include "cluster/several_agents.hpp"
 #include "common/lock_guarded.hpp"
 #include "config/config.hpp"
 #include "controller/controller.hpp"
@@ -54,18 +55,12 @@ class Agent {
   int run();
 
  private:
-  // Several agents: creates the first state if etcd holds none (one agent
-  // wins the compare-and-swap), journals this agent's start.
-  boost::asio::awaitable<void> start_shared_state();
   boost::asio::awaitable<void> on_round(HealthRound round);
-  // Several agents: the leader applies the rules again when the peers'
-  // confirmation changes between rounds.
-  boost::asio::awaitable<void> reevaluate();
   // Passive readiness from the latest round and vitals; logs and journals a change.
   boost::asio::awaitable<void> judge_readiness_now();
   ReadinessVerdict readiness_now() const;
-  void on_coordinator_change();
-  std::optional<PeerConfirmation> peer_confirmation() const;
+  // One agent, or the leader of several: automatic work is this agent's.
+  bool leads() const { return !several_ || several_->leads(); }
   const HealthRound* round() const { return latest_round_ ? &*latest_round_ : nullptr; }
   void publish(const State& state);
   StatusReport status_now() const;
@@ -79,11 +74,7 @@ class Agent {
 
   VerdictView verdicts_;
   std::unique_ptr<StateStore> store_;
-  etcd::EtcdStore* etcd_ = nullptr;  // store_ when state.store is etcd
-  std::unique_ptr<cluster::Coordinator> coordinator_;
-  std::unique_ptr<cluster::LeaderForwarder> forwarder_;  // with the coordinator
-  bool shared_started_ = false;
-  bool reevaluating_ = false;
+  std::unique_ptr<cluster::SeveralAgents> several_;  // state.store: etcd
   FailoverController controller_;
   VerdictPublisher publisher_;
   std::unique_ptr<HookRunner> hooks_;
