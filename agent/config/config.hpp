@@ -187,6 +187,7 @@ struct RepositoryCopyConfig {
   std::string rsync_command;
   std::string ssh_command;  // "" : rsync's own default (ssh)
   Duration timeout{0};
+  Duration io_timeout{0};       // rsync --timeout (no data moving); 0: off
   int64_t bandwidth_limit = 0;  // KiB/s, 0: none
 };
 

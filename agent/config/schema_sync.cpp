@@ -188,6 +188,13 @@ void add_sync_keys(std::vector<KeyDef>& t) {
                            "Longest one rsync run may take; past it rsync is killed and the sync fails (the next "
                            "sync resumes the copy).",
                            1s, 7 * 24h, [](Ctx& c) -> Duration& { return c.cfg->sync->repository.copy->timeout; }));
+  t.push_back(duration_key("sync.repository.copy.io_timeout", "2m",
+                           "The other end silent for this long ends the rsync run: rsync --timeout (whole seconds, "
+                           "rounded up) and, for a remote location reached with ssh, ssh's keepalive "
+                           "(ServerAliveInterval a third of it, ServerAliveCountMax 3). A network cut mid-copy fails "
+                           "the sync after about this long instead of after copy.timeout; the next sync resumes the "
+                           "copy. 0s: off.",
+                           0ms, 24h, [](Ctx& c) -> Duration& { return c.cfg->sync->repository.copy->io_timeout; }));
   t.push_back(int_key("sync.repository.copy.bandwidth_limit", "0", "KiB/s",
                       "rsync's --bwlimit for every copy; 0: no limit.", 0, 100000000,
                       [](Ctx& c) -> int64_t& { return c.cfg->sync->repository.copy->bandwidth_limit; }));

@@ -294,7 +294,11 @@ void Agent::stop_all() {
   stop(ccr_);
   stop(listeners_);
   control_->stop();
-  spoe::net::drain(*control_);
+  // What the workers cancelled finishes here: a sync's rsync exiting after
+  // its SIGTERM, an etcd or Elasticsearch request being cancelled.
+  if (!spoe::net::drain(*control_)) {
+    spdlog::warn("stopping: some work was still running 4 s after the stop (it is abandoned)");
+  }
 }
 
 int Agent::run() {
@@ -308,6 +312,7 @@ int Agent::run() {
     }
   });
   if (!listeners_->start()) {
+    signals.cancel();
     stop_all();
     return 1;
   }
@@ -331,6 +336,7 @@ int Agent::run() {
       config_.failover.fail_threshold);
   control_->restart();  // start-up ran it dry once (run_to_completion)
   control_->run();
+  signals.cancel();
   stop_all();
   spdlog::info("haes-agent stopped (epoch {}, active {})", pipeline_->state().epoch, pipeline_->state().active);
   return 0;

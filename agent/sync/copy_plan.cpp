@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <vector>
 
 namespace haes::sync {
@@ -118,17 +119,37 @@ Result<CopyRoute> copy_route(const Plan& p, const RepositoryCopyConfig& c) {
   return CopyRoute{p.source, p.target, with_slash(from->second), with_slash(to->second)};
 }
 
+std::string remote_shell(const RepositoryCopyConfig& c, const CopyRoute& r) {
+  const bool remote = r.from.front() != '/' || r.to.front() != '/';
+  if (!remote || c.io_timeout <= Duration::zero()) {
+    return c.ssh_command;
+  }
+  const std::string shell = c.ssh_command.empty() ? std::string("ssh") : c.ssh_command;
+  const std::string program = shell.substr(0, shell.find_first_of(" \t"));
+  const auto slash = program.rfind('/');
+  if ((slash == std::string::npos ? program : program.substr(slash + 1)) != "ssh") {
+    return c.ssh_command;  // a wrapper: its keepalive is its own business (docs/sync.md)
+  }
+  const auto interval = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(c.io_timeout / 3).count());
+  return shell + " -o ServerAliveInterval=" + std::to_string(interval) + " -o ServerAliveCountMax=3";
+}
+
 std::vector<std::string> rsync_argv(const RepositoryCopyConfig& c, CopyPhase phase, const CopyRoute& r) {
   // -r -l -t: directories, symlinks as links, modification times (the quick
   // check of the blob phase compares size and time); -p: permissions. No -o
   // -g: files belong to whoever rsync writes as on the target (it must be
   // readable by the target's Elasticsearch).
   std::vector<std::string> a{c.rsync_command, "-rltp", "--stats", "--partial-dir=" + std::string(kPartialDir)};
-  if (!c.ssh_command.empty()) {
-    a.insert(a.end(), {"-e", c.ssh_command});
+  if (auto shell = remote_shell(c, r); !shell.empty()) {
+    a.insert(a.end(), {"-e", std::move(shell)});
   }
   if (c.bandwidth_limit > 0) {
     a.push_back("--bwlimit=" + std::to_string(c.bandwidth_limit));
+  }
+  if (c.io_timeout > Duration::zero()) {
+    // rsync counts whole seconds; 1500ms waits 2 s, never less than asked.
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(c.io_timeout).count();
+    a.push_back("--timeout=" + std::to_string(secs));
   }
   // Anchored at the repository's top: shard-level index-* files
   // (indices/<id>/<shard>/index-*) are immutable blobs.

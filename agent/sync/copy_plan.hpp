@@ -85,6 +85,16 @@ inline constexpr std::string_view kPartialDir = ".haes-rsync-partial";
 //   kPrune   deletes what the source no longer has, transfers nothing
 std::vector<std::string> rsync_argv(const RepositoryCopyConfig& c, CopyPhase phase, const CopyRoute& r);
 
+// The remote shell (rsync -e) of a route: ssh_command ("" : rsync's default,
+// for a local copy too). For a remote location with io_timeout set and a
+// shell that is ssh, ssh's own keepalive is appended
+// (-o ServerAliveInterval=ceil(io_timeout/3 s) -o ServerAliveCountMax=3):
+// rsync's --timeout counts its own keep-alive writes as activity, so a path
+// that silently holds every packet (a firewall DROP) is only noticed by ssh
+// waiting for the server's answers. Options already in ssh_command come
+// first and win (ssh keeps the first value of each option).
+std::string remote_shell(const RepositoryCopyConfig& c, const CopyRoute& r);
+
 // What rsync --stats reports.
 struct RsyncStats {
   bool found = false;    // the stats block was there

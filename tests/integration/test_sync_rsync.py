@@ -9,11 +9,13 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from haestest.bed import Bed
+from haestest.faultproxy import FaultProxy
 from haestest.proc import wait_for
 from haestest.sshd import Sshd
 
@@ -324,3 +326,90 @@ def test_a_host_path_location_goes_over_a_real_ssh_server_that_must_be_the_known
     r = sync_now(bed)
     assert r.returncode == 0, r.stdout
     assert bed.dc2.count("orders") == 40
+
+
+def test_a_network_cut_mid_copy_over_ssh_ends_the_copy_after_io_timeout_and_the_next_sync_completes(procs, tmp_path):
+    """The path to dc2's ssh server cut while the blob phase runs: a
+    FaultProxy in front of the real sshd holds every byte either way, as a
+    DROP rule does (no reset, no FIN). rsync's --timeout alone
+    cannot see it (its own keep-alive writes count as activity); ssh's
+    keepalive, which the agent adds for sync.repository.copy.io_timeout (3s
+    here), ends the copy seconds later instead of after copy.timeout (30m);
+    the sync fails with ssh's reason,
+    nothing is restored and dc2's root files are untouched; once the path
+    heals, the next sync completes."""
+    sshd = Sshd.start(procs, tmp_path / "sshd")
+    proxy = FaultProxy.start(procs, sshd.port)
+    cfg = sync_config(tmp_path, ssh_command=sshd.ssh_command(port=proxy.port), bandwidth_limit=100, io_timeout="3s")
+    locations = cfg["sync"]["repository"]["copy"]["locations"]
+    locations["dc2"] = sshd.remote(Path(locations["dc2"]))
+    bed = Bed.start(procs, tmp_path, haproxy=False, separate_repos=True, agent_extra=cfg)
+    bed.wait_status(lambda s: s["sync"]["last_result"] != "", timeout=30, what="the first sync")
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(50))
+    assert sync_now(bed).returncode == 0
+    previous = bed.status()["sync"]["last_synced_snapshot"]
+    before = root_files(repo(bed, "dc2"))
+    write(bed.dc1, range(50, 1050), pad=1000)  # about 1 MB: at 100 KiB/s the blob phase runs for seconds
+
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=sync_now(bed)))
+    t.start()
+    bed.wait_status(lambda s: "(blobs)" in s["sync"]["running"], what="the blob phase")
+    sent = proxy.stats()["bytes_up"]
+    wait_for(lambda: proxy.stats()["bytes_up"] > sent + 100_000, 20, what="blobs flowing through ssh")
+    proxy.cut("blackhole")  # open connections stall: nothing moves either way
+    cut_at = time.monotonic()
+    t.join(90)
+    assert not t.is_alive(), "the sync did not end after the cut"
+    ended_after = time.monotonic() - cut_at
+    r = result["r"]
+    assert r.returncode != 0, r.stdout
+    s = bed.status()["sync"]
+    assert s["last_result"] == "failed", s
+    # ssh's keepalive (added for io_timeout) gave up waiting for the server.
+    assert "rsync exited with 255 (the remote shell failed" in s["last_error"], s
+    assert "Timeout, server 127.0.0.1 not responding" in s["last_error"], s
+    assert "(blobs phase" in s["last_error"], s
+    # io_timeout (3 s) plus the agent's own steps, nowhere near copy.timeout.
+    assert ended_after < 30, ended_after
+    assert any(e["kind"] == "sync_failed" and "not responding" in e["message"] for e in bed.events())
+    assert root_files(repo(bed, "dc2")) == before
+    assert snapshots_as_read_by(bed.dc2)[-1] == previous
+    assert bed.dc2.count("orders") == 50
+
+    proxy.heal()
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 1050
+    assert snapshots_as_read_by(bed.dc2) == snapshots_as_read_by(bed.dc1)
+
+
+def test_sigterm_mid_copy_stops_the_agent_cleanly_and_the_next_start_syncs(procs, tmp_path):
+    """SIGTERM while rsync copies: the agent stops its rsync (SIGTERM to its
+    group), waits for it to exit, and exits 0 — before, it destroyed the
+    sync with the copy still running and crashed ("corrupted double-linked
+    list"). The target's root is untouched; restarted, the next sync
+    completes."""
+    bed = start(procs, tmp_path, bandwidth_limit=100)  # KiB/s: the blob phase runs for seconds
+    bed.dc1.create_index("orders", shards=1, replicas=0)
+    write(bed.dc1, range(50))
+    assert sync_now(bed).returncode == 0
+    before = root_files(repo(bed, "dc2"))
+    write(bed.dc1, range(50, 1050), pad=1000)  # about 1 MB
+    t = threading.Thread(target=lambda: sync_now(bed))
+    t.start()
+    bed.wait_status(lambda s: "(blobs)" in s["sync"]["running"], what="the blob phase")
+    wait_for(lambda: rsync_pids_writing(repo(bed, "dc2")), 10, what="rsync running")
+    assert bed.agent.proc.stop(grace=10) == 0, bed.agent.proc.log()[-3000:]
+    t.join(30)
+    log = bed.agent.proc.log()
+    assert "haes-agent stopped" in log and "destroyed while" not in log, log[-3000:]
+    assert "still running 4 s after the stop" not in log, log[-3000:]
+    assert not rsync_pids_writing(repo(bed, "dc2"))
+    assert root_files(repo(bed, "dc2")) == before
+    bed.agent.extra["sync"]["repository"]["copy"].pop("bandwidth_limit")
+    bed.agent.start(procs)
+    r = sync_now(bed)
+    assert r.returncode == 0, r.stdout
+    assert bed.dc2.count("orders") == 1050

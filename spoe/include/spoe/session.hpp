@@ -240,12 +240,17 @@ inline boost::asio::awaitable<void> accept_backoff(boost::system::error_code ec)
 }
 
 /// After a server's stop() and the io_context's stop(): runs what stop()
-/// cancelled to completion, so that no coroutine frame is left to be
-/// destroyed with its io_context after the component it uses.
-inline void drain(boost::asio::io_context& ctx) {
+/// cancelled until nothing is left — including what completes later, such
+/// as a child process still exiting after its SIGTERM or a request being
+/// cancelled — for at most `bound`, so that no coroutine frame is left to be
+/// destroyed with its io_context after the component it uses. Returns false
+/// when work was still pending at the bound.
+inline bool drain(boost::asio::io_context& ctx, std::chrono::steady_clock::duration bound = std::chrono::seconds(4)) {
   ctx.restart();
-  for (int i = 0; i < 1000 && ctx.poll() > 0; ++i) {
+  const auto until = std::chrono::steady_clock::now() + bound;
+  while (ctx.run_one_until(until) > 0) {
   }
+  return ctx.stopped();  // out of work; false: the bound passed first
 }
 
 }  // namespace spoe::net

@@ -61,9 +61,15 @@ class Sshd:
         wait_for(lambda: port_open(s.port), 10, what=f"sshd on 127.0.0.1:{s.port}")
         return s
 
-    def ssh_command(self, known_hosts: Path | None = None) -> str:
-        """The remote shell for rsync -e: this server's key verified."""
-        return (f"ssh -p {self.port} -i {self.client_key} -o BatchMode=yes -o StrictHostKeyChecking=yes "
+    def ssh_command(self, known_hosts: Path | None = None, port: int | None = None) -> str:
+        """The remote shell for rsync -e: this server's key verified. port:
+        another port that leads to this server (a FaultProxy in front of
+        it); its key is then added to known_hosts under that port too."""
+        if port is not None and port != self.port:
+            kh = known_hosts or self.known_hosts
+            with open(kh, "a") as f:
+                f.write(f"[127.0.0.1]:{port} " + (self.workdir / "host_key.pub").read_text())
+        return (f"ssh -p {port or self.port} -i {self.client_key} -o BatchMode=yes -o StrictHostKeyChecking=yes "
                 f"-o UserKnownHostsFile={known_hosts or self.known_hosts} -o GlobalKnownHostsFile=/dev/null")
 
     def remote(self, path: Path) -> str:

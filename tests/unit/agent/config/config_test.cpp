@@ -391,18 +391,22 @@ TEST(Config, RepositoryCopyKeysDefaultsAndRules) {
   EXPECT_EQ(k.rsync_command, "rsync");
   EXPECT_EQ(k.ssh_command, "");
   EXPECT_EQ(k.timeout, 30min);
+  EXPECT_EQ(k.io_timeout, 2min);
   EXPECT_EQ(k.bandwidth_limit, 0);
   Config d =
       ok(with("sync:\n  repository:\n    settings: {location: haes}\n    copy:\n"
               "      locations: {dc1: /a, dc2: /b}\n      rsync_command: /usr/bin/rsync\n"
-              "      ssh_command: ssh -i /etc/haes/key\n      timeout: 10m\n      bandwidth_limit: 2048\n"));
+              "      ssh_command: ssh -i /etc/haes/key\n      timeout: 10m\n      bandwidth_limit: 2048\n"
+              "      io_timeout: 0s\n"));
   EXPECT_EQ(d.sync->repository.copy->ssh_command, "ssh -i /etc/haes/key");
   EXPECT_EQ(d.sync->repository.copy->bandwidth_limit, 2048);
   EXPECT_EQ(d.sync->repository.copy->timeout, 10min);
+  EXPECT_EQ(d.sync->repository.copy->io_timeout, 0s);  // off
   // The effective config shows it and reads back the same.
   Config back = ok(render_effective_config(d));
   ASSERT_TRUE(back.sync->repository.copy);
   EXPECT_EQ(back.sync->repository.copy->locations, d.sync->repository.copy->locations);
+  EXPECT_EQ(back.sync->repository.copy->io_timeout, 0s);
 
   const std::string base = "sync:\n  repository:\n    settings: {location: haes}\n    copy:\n";
   EXPECT_NE(err(with(base + "      rsync_command: rsync\n")).find("sync.repository.copy.locations: missing (required"),

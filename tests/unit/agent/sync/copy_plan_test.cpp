@@ -136,6 +136,59 @@ TEST(RsyncArgv, SshCommandAndBandwidthLimitWhenSet) {
   EXPECT_TRUE(has(a, "--bwlimit=512"));
 }
 
+// io_timeout: rsync --timeout in whole seconds, rounded up (never shorter
+// than asked), on every phase; 0s: no --timeout at all.
+TEST(RsyncArgv, IoTimeoutInWholeSecondsRoundedUpOnEveryPhase) {
+  auto c = config();
+  auto r = *copy_route(plan("dc1", "dc2"), c);
+  const auto timeouts = [](const std::vector<std::string>& a) {
+    return std::count_if(a.begin(), a.end(), [](const std::string& x) { return x.starts_with("--timeout"); });
+  };
+  EXPECT_EQ(timeouts(rsync_argv(c, CopyPhase::kBlobs, r)), 0);
+  c.io_timeout = std::chrono::minutes(2);
+  for (auto phase : {CopyPhase::kBlobs, CopyPhase::kRoot, CopyPhase::kVerify, CopyPhase::kPrune}) {
+    auto a = rsync_argv(c, phase, r);
+    EXPECT_TRUE(has(a, "--timeout=120"));
+    EXPECT_EQ(timeouts(a), 1);
+  }
+  c.io_timeout = std::chrono::milliseconds(1500);
+  EXPECT_TRUE(has(rsync_argv(c, CopyPhase::kBlobs, r), "--timeout=2"));
+  c.io_timeout = std::chrono::milliseconds(1);
+  EXPECT_TRUE(has(rsync_argv(c, CopyPhase::kBlobs, r), "--timeout=1"));
+}
+
+// rsync's --timeout cannot see a path that silently holds every packet (its
+// own keep-alive writes count as activity): for a remote location the ssh
+// shell gets ssh's keepalive, which waits for the server's answers.
+TEST(RemoteShell, SshGetsItsKeepaliveForARemoteLocationWhenIoTimeoutIsSet) {
+  auto c = config();
+  auto remote = *copy_route(plan("dc1", "dc2"), c);  // dc2 is es@dc2-es1:...
+  EXPECT_EQ(remote_shell(c, remote), "") << "io_timeout 0s: nothing added";
+  c.io_timeout = std::chrono::minutes(2);
+  EXPECT_EQ(remote_shell(c, remote), "ssh -o ServerAliveInterval=40 -o ServerAliveCountMax=3");
+  auto e = rsync_argv(c, CopyPhase::kRoot, remote);
+  auto it = std::find(e.begin(), e.end(), "-e");
+  ASSERT_NE(it, e.end());
+  EXPECT_EQ(*(it + 1), "ssh -o ServerAliveInterval=40 -o ServerAliveCountMax=3");
+  c.ssh_command = "/usr/bin/ssh -i /etc/haes/key -o ServerAliveInterval=5";
+  EXPECT_EQ(remote_shell(c, remote),
+            "/usr/bin/ssh -i /etc/haes/key -o ServerAliveInterval=5 -o ServerAliveInterval=40 "
+            "-o ServerAliveCountMax=3")
+      << "the operator's own option comes first, and ssh keeps the first";
+  c.io_timeout = std::chrono::milliseconds(1500);
+  c.ssh_command = "ssh";
+  EXPECT_EQ(remote_shell(c, remote), "ssh -o ServerAliveInterval=1 -o ServerAliveCountMax=3");
+  // Not ssh (a wrapper): left as it is.
+  c.ssh_command = "/opt/haes/ssh-wrapper -v";
+  EXPECT_EQ(remote_shell(c, remote), "/opt/haes/ssh-wrapper -v");
+  // Both locations local: the shell is never used, nothing added.
+  c.locations = {{"dc1", "/srv/a/haes"}, {"dc2", "/srv/b/haes"}};
+  c.ssh_command = "";
+  auto local = *copy_route(plan("dc1", "dc2"), c);
+  EXPECT_EQ(remote_shell(c, local), "");
+  EXPECT_FALSE(has(rsync_argv(c, CopyPhase::kBlobs, local), "-e"));
+}
+
 constexpr std::string_view kStats = R"(
 Number of files: 5 (reg: 2, dir: 3)
 Number of created files: 4 (reg: 2, dir: 2)
