@@ -176,6 +176,9 @@ struct DrillConfig {
   Duration interval{0};    // 0: on command only
   int64_t keep = 10;       // reports kept
   int64_t documents = 20;  // written to the scratch index and read back
+  // The front door (HAProxy) the drill's writes and reads go through; unset:
+  // straight to the target cluster's nodes.
+  std::optional<NodeUrl> through;
 };
 
 // Two repositories, one per site, carried across by rsync (docs/sync.md

@@ -354,6 +354,27 @@ const std::vector<KeyDef>& schema() {
     t.push_back(int_key("drill.documents", "20", "",
                         "Documents a drill writes to its scratch index on the cluster it moved to, then reads back.", 1,
                         10000, [](Ctx& c) -> int64_t& { return c.cfg->drill.documents; }));
+    KeyDef through{"drill.through",
+                   Type::kUrl,
+                   "",
+                   false,
+                   "",
+                   "The front door clients use (HAProxy's frontend): the drill writes and reads its documents "
+                   "through it, and checks they landed on the cluster it moved to and nowhere else. Unset: "
+                   "straight to that cluster's nodes. The target cluster's auth and tls settings are used."};
+    through.expected = "http(s)://host[:port][/prefix], e.g. http://127.0.0.1:9200";
+    through.set = [](Ctx& c, const YAML::Node& n, std::string& exp) {
+      std::string why;
+      NodeUrl u;
+      if (!is_scalar(n) || !parse_node_url(n.Scalar(), u, why)) {
+        exp = "http(s)://host[:port][/prefix], e.g. http://127.0.0.1:9200" + why;
+        return false;
+      }
+      c.cfg->drill.through = u;
+      return true;
+    };
+    through.get = [](Ctx& c) { return c.cfg->drill.through ? YAML::Node(c.cfg->drill.through->text) : YAML::Node(); };
+    t.push_back(through);
     add_sync_keys(t);
     // ---- log
     t.push_back(section("log", "Logging (to standard error)."));

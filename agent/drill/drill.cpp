@@ -26,6 +26,12 @@ std::string one_line(std::string s) {
 // The store document the reports live in.
 constexpr const char* kDocument = "drills";
 constexpr auto kWatchPeriod = std::chrono::seconds(2);
+// How long the drill's first write through the front door may find it not
+// routing to the new active cluster yet (HAProxy marks the backend's
+// servers up after its next health check: a fraction of a second with the
+// shipped haproxy.cfg).
+constexpr auto kFrontDoorWait = std::chrono::seconds(15);
+constexpr auto kFrontDoorRetry = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -33,6 +39,11 @@ DrillRunner::DrillRunner(asio::io_context& io, const Config& config, DrillContex
     : io_(io), config_(config), ctx_(std::move(ctx)), wake_(io), watch_timer_(io) {
   for (const auto& c : config_.clusters) {
     clients_.push_back(std::make_unique<es::ClusterClient>(io_.get_executor(), c, Duration(30000), size_t{1} << 20));
+    if (config_.drill.through) {
+      ClusterConfig door = c;
+      door.nodes = {NodeConfig{"front-door", *config_.drill.through}};
+      front_.push_back(std::make_unique<es::ClusterClient>(io_.get_executor(), door, Duration(30000), size_t{1} << 20));
+    }
   }
 }
 
@@ -43,6 +54,9 @@ void DrillRunner::stop() {
   wake_.cancel();
   watch_timer_.cancel();
   for (auto& c : clients_) {
+    c->shutdown();
+  }
+  for (auto& c : front_) {
     c->shutdown();
   }
 }
@@ -142,7 +156,8 @@ Result<DrillPlan> DrillRunner::plan(const std::string& to) const {
   for (const auto& c : config_.clusters) {
     names.push_back(c.name);
   }
-  return plan_drill(ctx_.pipeline.state(), names, to, config_.drill.documents, now_sys());
+  return plan_drill(ctx_.pipeline.state(), names, to, config_.drill.documents, now_sys(),
+                    config_.drill.through ? config_.drill.through->text : std::string());
 }
 
 asio::awaitable<void> DrillRunner::journal(EventKind kind, std::string actor, std::string message) {
@@ -168,24 +183,86 @@ asio::awaitable<Result<std::string>> DrillRunner::switch_to(std::string target, 
 }
 
 asio::awaitable<Result<std::string>> DrillRunner::scratch(std::string cluster, std::string method, std::string target,
-                                                          std::string body) {
+                                                          std::string body, bool front) {
   es::ClusterClient* client = nullptr;
   for (size_t i = 0; i < config_.clusters.size(); ++i) {
     if (config_.clusters[i].name == cluster) {
-      client = clients_[i].get();
+      client = front ? (i < front_.size() ? front_[i].get() : nullptr) : clients_[i].get();
     }
   }
   if (!client) {
-    co_return Error{ErrorCode::kUsage, "no cluster " + cluster};
+    co_return Error{ErrorCode::kUsage, "no cluster " + cluster + (front ? " (or no drill.through)" : "")};
   }
+  const std::string where = front ? "through the front door " + config_.drill.through->text : "on " + cluster;
   auto r = co_await client->request(method, target, body);
   if (!r) {
-    co_return Error{r.error().code, method + " " + target + " on " + cluster + ": " + r.error().message};
+    co_return Error{r.error().code, method + " " + target + " " + where + ": " + r.error().message};
   }
   if (!r->ok()) {
-    co_return Error{ErrorCode::kEsError, method + " " + target + " on " + cluster + ": " + r->error_summary()};
+    co_return Error{ErrorCode::kEsError, method + " " + target + " " + where + ": " + r->error_summary()};
   }
   co_return r->body;
+}
+
+asio::awaitable<Result<std::string>> DrillRunner::create_through_front_door(std::string cluster, std::string target,
+                                                                            std::string body,
+                                                                            std::optional<Duration>& waited) {
+  es::ClusterClient* client = nullptr;
+  for (size_t i = 0; i < config_.clusters.size() && i < front_.size(); ++i) {
+    if (config_.clusters[i].name == cluster) {
+      client = front_[i].get();
+    }
+  }
+  if (!client) {
+    co_return Error{ErrorCode::kUsage, "no drill.through for " + cluster};
+  }
+  const std::string door = config_.drill.through->text;
+  const auto began = std::chrono::steady_clock::now();
+  asio::steady_timer pause(io_);
+  std::string last;
+  for (int attempt = 0;; ++attempt) {
+    auto r = co_await client->request("PUT", target, body);
+    if (r && (r->ok() || (attempt > 0 && r->es_type == "resource_already_exists_exception"))) {
+      // (an earlier attempt created it, its answer lost)
+      waited = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - began);
+      co_return r->body;
+    }
+    if (r && !front_door_not_routing_yet(r->status, r->es_type)) {
+      std::string why = "PUT " + target;
+      why += " through the front door " + door;
+      why += ": " + r->error_summary();
+      co_return Error{ErrorCode::kEsError, why};
+    }
+    last = r ? r->error_summary() : r.error().message;
+    if (std::chrono::steady_clock::now() - began >= kFrontDoorWait || abandoned()) {
+      std::string why = "the front door " + door;
+      why += " did not send the drill's write to " + cluster;
+      why += " within " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kFrontDoorWait).count());
+      why += "s after the switchover: " + last;
+      co_return Error{ErrorCode::kUnreachable, why};
+    }
+    boost::system::error_code ec;
+    pause.expires_after(kFrontDoorRetry);
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<Result<int64_t>> DrillRunner::count_on(std::string cluster, std::string index, bool front) {
+  const std::string method = "GET";
+  const std::string target = "/" + index + "/_count";
+  const std::string no_body;
+  auto out = co_await scratch(cluster, method, target, no_body, front);
+  if (!out) {
+    if (out.error().message.find("index_not_found_exception") != std::string::npos) {
+      co_return int64_t{-1};
+    }
+    co_return out.error();
+  }
+  auto j = nlohmann::json::parse(*out, nullptr, false);
+  if (!j.is_object() || !j.contains("count") || !j["count"].is_number_integer()) {
+    co_return Error{ErrorCode::kEsError, "GET " + target + " on " + cluster + ": no count in the answer"};
+  }
+  co_return j["count"].get<int64_t>();
 }
 
 asio::awaitable<void> DrillRunner::step(DrillReport& r, DrillStep s, Result<std::string> outcome,
@@ -244,6 +321,7 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   r.actor = actor;
   r.started_at = now_sys();
   r.readiness_before = readiness_line(ready);
+  r.through = p->through;
   const SyncPoint& sp = ctx_.pipeline.state().last_sync;
   if (!sp.snapshot.empty() && sp.target == p->to) {
     r.rpo_seconds = std::chrono::duration_cast<std::chrono::seconds>(r.started_at - sp.started_at).count();
@@ -255,7 +333,6 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       (force && !refusing.empty() ? "; forced past readiness: " + refusing.front().text : std::string());
   co_await journal(EventKind::kDrill, actor, started);
   const std::string put_method = "PUT";
-  const std::string get_method = "GET";
   const std::string delete_method = "DELETE";
   const std::string no_body;
   const std::string reason = "drill " + r.id;
@@ -278,18 +355,26 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
     const std::string create = R"({"settings":{"number_of_shards":1,"number_of_replicas":0}})";
-    out = co_await scratch(r.to, put_method, index, create);
+    const bool front = !p->through.empty();
+    if (front) {
+      out = co_await create_through_front_door(r.to, index, create, r.front_door_wait);
+    } else {
+      out = co_await scratch(r.to, put_method, index, create);
+    }
     for (int64_t i = 0; out && i < p->documents; ++i) {
       const std::string doc_target =
           index + "/_doc/" + std::to_string(i) + (i + 1 == p->documents ? "?refresh=true" : "");
       const std::string doc = R"({"drill":")" + r.id + R"(","n":)" + std::to_string(i) + "}";
-      out = co_await scratch(r.to, put_method, doc_target, doc);
+      out = co_await scratch(r.to, put_method, doc_target, doc, front);
       if (out) {
         ++r.documents_written;
       }
     }
     if (out) {
-      out = std::to_string(r.documents_written) + " documents written to " + p->scratch_index + " on " + r.to;
+      out = std::to_string(r.documents_written) + " documents written to " + p->scratch_index +
+            (front ? " through " + p->through + " (routing to " + r.to + " after " +
+                         std::to_string(r.front_door_wait ? r.front_door_wait->count() : 0) + " ms)"
+                   : " on " + r.to);
     }
     co_await step(r, DrillStep::kWrite, out, t0);
     if (!out) {
@@ -298,18 +383,26 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   }
   if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
-    const std::string count_target = index + "/_count";
-    out = co_await scratch(r.to, get_method, count_target, no_body);
-    if (out) {
-      auto j = nlohmann::json::parse(*out, nullptr, false);
-      r.documents_read =
-          j.is_object() && j.contains("count") && j["count"].is_number_integer() ? j["count"].get<int64_t>() : -1;
-      Result<std::string> counted = std::to_string(r.documents_read) + " documents read back";
-      if (r.documents_read != r.documents_written) {
-        counted = Error{ErrorCode::kVerifyFailed, "read back " + std::to_string(r.documents_read) + " documents of " +
-                                                      std::to_string(r.documents_written) + " written"};
+    const bool front = !p->through.empty();
+    DrillPlacement found;
+    found.written = r.documents_written;
+    auto read = co_await count_on(r.to, p->scratch_index, front);
+    if (read && front) {
+      auto on_target = co_await count_on(r.to, p->scratch_index, false);
+      auto on_source = on_target ? co_await count_on(r.from, p->scratch_index, false) : on_target;
+      if (!on_target || !on_source) {
+        read = on_target ? on_source.error() : on_target.error();
+      } else {
+        found.on_target = *on_target;
+        found.on_source = *on_source >= 0;
       }
-      out = counted;
+    }
+    if (read) {
+      found.read = *read;
+      r.documents_read = *read;
+      out = judge_placement(*p, found);
+    } else {
+      out = read.error();
     }
     co_await step(r, DrillStep::kRead, out, t0);
     if (!out) {
@@ -328,6 +421,17 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       out = co_await scratch(r.to, delete_method, index, no_body);
       if (out) {
         out = p->scratch_index + " deleted";
+      }
+      if (!p->through.empty()) {
+        // A front door that did not follow the verdict put it on `from`.
+        auto stray = co_await scratch(r.from, delete_method, index, no_body);
+        if (stray) {
+          out = out ? Result<std::string>(*out + "; and on " + r.from + ", where the front door had put it")
+                    : Result<std::string>(p->scratch_index + " deleted on " + r.from +
+                                          ", where the front door had put it");
+        } else if (stray.error().message.find("index_not_found_exception") == std::string::npos) {
+          out = stray.error();
+        }
       }
       co_await step(r, s, out, t0);
       if (!out && !failed) {

@@ -96,8 +96,19 @@ class DrillRunner {
 
  private:
   boost::asio::awaitable<Result<std::string>> switch_to(std::string target, std::string actor, std::string reason);
+  // A request about the scratch index on `cluster`'s nodes, or (`front`)
+  // through drill.through with that cluster's auth and tls.
   boost::asio::awaitable<Result<std::string>> scratch(std::string cluster, std::string method, std::string target,
-                                                      std::string body);
+                                                      std::string body, bool front = false);
+  // The scratch index created through the front door, tried again while
+  // front_door_not_routing_yet (at most kFrontDoorWait); `waited` is set
+  // when it answered.
+  boost::asio::awaitable<Result<std::string>> create_through_front_door(std::string cluster, std::string target,
+                                                                        std::string body,
+                                                                        std::optional<Duration>& waited);
+  // GET <index>/_count on `cluster` (or through the front door): the count,
+  // -1 when the index does not exist there (404 index_not_found_exception).
+  boost::asio::awaitable<Result<int64_t>> count_on(std::string cluster, std::string index, bool front);
   boost::asio::awaitable<void> step(DrillReport& r, DrillStep s, Result<std::string> outcome,
                                     std::chrono::steady_clock::time_point began);
   boost::asio::awaitable<void> recover(DrillReport r);
@@ -116,6 +127,7 @@ class DrillRunner {
   DrillContext ctx_;
   std::vector<DrillReport> reports_;
   std::vector<std::unique_ptr<es::ClusterClient>> clients_;  // config order
+  std::vector<std::unique_ptr<es::ClusterClient>> front_;    // drill.through, per cluster (config order)
   DrillStats stats_;
   bool running_ = false;
   bool stopped_ = false;

@@ -24,9 +24,14 @@ std::string step_text(const DrillPlan& p, DrillStep s) {
       return "planned switchover " + p.from + " -> " + p.to + " (writes blocked on " + p.from +
              ", final snapshot, restore on " + p.to + ", roles switched)";
     case DrillStep::kWrite:
-      return "write " + std::to_string(p.documents) + " documents to " + p.scratch_index + " on " + p.to;
-    case DrillStep::kRead: return "read them back from " + p.to + " and count them";
-    case DrillStep::kCleanup: return "delete " + p.scratch_index + " on " + p.to;
+      return "write " + std::to_string(p.documents) + " documents to " + p.scratch_index + " on " + p.to +
+             (p.through.empty() ? "" : " through the front door " + p.through);
+    case DrillStep::kRead:
+      return p.through.empty()
+                 ? "read them back from " + p.to + " and count them"
+                 : "count them through the front door, on " + p.to + " directly, and check " + p.from + " has none";
+    case DrillStep::kCleanup:
+      return "delete " + p.scratch_index + " on " + p.to + (p.through.empty() ? "" : " (and on " + p.from + ")");
     case DrillStep::kSwitchBack: return "planned switchover back " + p.to + " -> " + p.from;
     case DrillStep::kReadinessAfter: return "record the readiness of " + p.to + " again";
   }
@@ -42,7 +47,7 @@ std::string secs(Duration d) {
 }  // namespace
 
 Result<DrillPlan> plan_drill(const State& state, const std::vector<std::string>& clusters, const std::string& to,
-                             int64_t documents, SysTime now) {
+                             int64_t documents, SysTime now, const std::string& through) {
   if (state.active.empty()) {
     return Error{ErrorCode::kNoActive, "no cluster is active: a drill starts from an active cluster"};
   }
@@ -73,6 +78,7 @@ Result<DrillPlan> plan_drill(const State& state, const std::vector<std::string>&
   p.id = drill_id(now);
   p.scratch_index = "haes-drill-" + p.id;
   p.documents = documents;
+  p.through = through;
   p.steps = {DrillStep::kReadinessBefore, DrillStep::kSwitchover, DrillStep::kWrite,         DrillStep::kRead,
              DrillStep::kCleanup,         DrillStep::kSwitchBack, DrillStep::kReadinessAfter};
   return p;
@@ -101,6 +107,40 @@ std::vector<DrillStep> recovery_steps(DrillStep failed) {
   }
 }
 
+bool front_door_not_routing_yet(int status, const std::string& es_type) {
+  if (status != 502 && status != 503 && status != 504) {
+    return false;
+  }
+  return es_type.empty() || es_type == "haes_unavailable_exception";
+}
+
+Result<std::string> judge_placement(const DrillPlan& plan, const DrillPlacement& found) {
+  const std::string of = " documents of " + std::to_string(found.written) + " written";
+  if (found.read < 0) {
+    return Error{ErrorCode::kVerifyFailed, "the scratch index " + plan.scratch_index + " is gone where the drill " +
+                                               "wrote it (" + (plan.through.empty() ? plan.to : plan.through) + ")"};
+  }
+  if (found.read != found.written) {
+    return Error{ErrorCode::kVerifyFailed, "read back " + std::to_string(found.read) + of +
+                                               (plan.through.empty() ? "" : " (through " + plan.through + ")")};
+  }
+  if (plan.through.empty()) {
+    return std::to_string(found.read) + " documents read back";
+  }
+  if (found.on_source) {
+    return Error{ErrorCode::kVerifyFailed, "the front door " + plan.through + " sent the drill's documents to " +
+                                               plan.from + ", not to " + plan.to +
+                                               ": its routing does not follow the agent's verdict (docs/drills.md)"};
+  }
+  if (found.on_target != found.written) {
+    return Error{ErrorCode::kVerifyFailed, plan.to + " holds " + std::to_string(found.on_target) + of +
+                                               " through the front door " + plan.through +
+                                               ": they went somewhere else (docs/drills.md)"};
+  }
+  return std::to_string(found.read) + " documents read back through " + plan.through + ", all on " + plan.to +
+         ", none on " + plan.from;
+}
+
 nlohmann::json drill_report_json(const DrillReport& r) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : r.steps) {
@@ -122,6 +162,8 @@ nlohmann::json drill_report_json(const DrillReport& r) {
           {"write_block_to_ms", opt_ms(r.write_block_to)},
           {"write_block_back_ms", opt_ms(r.write_block_back)},
           {"rpo_seconds", r.rpo_seconds ? nlohmann::json(*r.rpo_seconds) : nlohmann::json()},
+          {"through", r.through},
+          {"front_door_wait_ms", opt_ms(r.front_door_wait)},
           {"readiness_before", r.readiness_before},
           {"readiness_after", r.readiness_after},
           {"documents_written", r.documents_written},
@@ -161,6 +203,8 @@ Result<DrillReport> drill_report_from_json(const nlohmann::json& j) {
     };
     r.write_block_to = ms("write_block_to_ms");
     r.write_block_back = ms("write_block_back_ms");
+    r.through = j.value("through", "");
+    r.front_door_wait = ms("front_door_wait_ms");
     if (j.contains("rpo_seconds") && j["rpo_seconds"].is_number_integer()) {
       r.rpo_seconds = j["rpo_seconds"].get<int64_t>();
     }
@@ -196,6 +240,10 @@ std::string render_drill_report(const DrillReport& r) {
   t += "\n  readiness_after: " + (r.readiness_after.empty() ? std::string("not recorded") : r.readiness_after);
   t += "\n  documents: " + std::to_string(r.documents_written) + " written, " + std::to_string(r.documents_read) +
        " read";
+  if (!r.through.empty()) {
+    t += "\n  through: " + r.through + " (the front door), routing to " + r.to + " after " +
+         (r.front_door_wait ? secs(*r.front_door_wait) : std::string("not measured"));
+  }
   for (const auto& s : r.steps) {
     t += "\n  " + std::string(s.ok ? "ok   " : "FAIL ") + std::string(to_string(s.step)) + " " + secs(s.took) +
          (s.detail.empty() ? "" : ": " + s.detail);

@@ -9,16 +9,17 @@ import threading
 import time
 
 from haestest.bed import Bed, sync_config
-from haestest.proc import wait_for
+from haestest.faultproxy import FaultProxy
+from haestest.proc import free_port, wait_for
 
 CFG = {"vitals": {"interval": "1s", "timeout": "800ms"}, **sync_config()}
 
 
-def start(procs, tmp_path, haproxy=False, drill=None):
+def start(procs, tmp_path, haproxy=False, drill=None, haproxy_port=None):
     cfg = json.loads(json.dumps(CFG))
     if drill:
         cfg["drill"] = drill
-    bed = Bed.start(procs, tmp_path, haproxy=haproxy, agent_extra=cfg)
+    bed = Bed.start(procs, tmp_path, haproxy=haproxy, agent_extra=cfg, haproxy_port=haproxy_port)
     bed.seed_orders()
     bed.wait_status(lambda s: s["readiness"]["ready"] == "yes" and s["readiness"]["indices_expected"] == 1,
                     timeout=20, what="dc2 ready, holding orders")
@@ -61,6 +62,7 @@ def test_a_drill_passes_and_its_report_matches_what_was_measured(procs, tmp_path
     assert abs(rep["rpo_seconds"] - (rep["started_at_ms"] / 1000 - synced_at)) <= 2
     assert rep["documents_written"] == rep["documents_read"] == 20
     assert rep["readiness_before"] == "yes"
+    assert rep["through"] == "" and rep["front_door_wait_ms"] is None  # no drill.through: straight to the nodes
     # The pair is as it was: dc1 active, traffic through HAProxy on dc1, no scratch index left.
     assert bed.status()["active"] == "dc1"
     bed.wait_traffic_on("dc1")
@@ -75,6 +77,64 @@ def test_a_drill_passes_and_its_report_matches_what_was_measured(procs, tmp_path
     assert f"last_drill: {rep['id']} passed" in text, text
     kinds = [e["kind"] for e in bed.events()]
     assert kinds.count("switchover") == 2 and "drill" in kinds
+
+
+def sessions(hap, backend):
+    return sum(int(row["stot"] or 0) for (b, _), row in hap.server_stats().items() if b == backend)
+
+
+def test_a_drill_through_haproxy_writes_to_dc2_through_the_front_door(procs, tmp_path):
+    """drill.through: the documents go through the real HAProxy (routed by the
+    agent's SPOE verdict) and must land on dc2, none on dc1."""
+    port = free_port()
+    door = f"http://127.0.0.1:{port}"
+    bed = start(procs, tmp_path, haproxy=True, haproxy_port=port, drill={"through": door})
+    bed.hap.wait_servers("es_dc1", "UP")
+    dry = bed.agent.haesctl("drill", "--dry-run")
+    assert f"on dc2 through the front door {door}" in dry.stdout, dry.stdout
+    before = sessions(bed.hap, "es_dc2")
+    r = bed.agent.haesctl("drill", "--json", timeout=180)
+    assert r.returncode == 0, r.stdout
+    rep = json.loads(r.stdout)
+    assert rep["ok"] and rep["through"] == door, rep
+    steps = {s["step"]: s for s in rep["steps"]}
+    assert 0 <= rep["front_door_wait_ms"] <= steps["write"]["took_ms"], rep
+    assert f"through {door}" in steps["write"]["detail"], steps["write"]
+    assert steps["read"]["detail"] == f"20 documents read back through {door}, all on dc2, none on dc1", steps["read"]
+    # HAProxy carried them to dc2: the index creation, 20 documents and the count at least.
+    assert sessions(bed.hap, "es_dc2") - before >= 22
+    text = bed.agent.haesctl("drill", "report").stdout
+    assert f"through: {door} (the front door), routing to dc2 after" in text, text
+    assert bed.status()["active"] == "dc1"
+    for c in (bed.dc1, bed.dc2):
+        assert not [i for i in c.state()["indices"] if i.startswith("haes-drill-")], c.state()["indices"]
+
+
+def test_a_front_door_that_does_not_follow_the_verdict_fails_the_drill_and_dc1_stays_active(procs, tmp_path):
+    """A front door stuck on dc1 (a router that ignores the agent: here a
+    plain TCP forwarder to a dc1 node): the writes are accepted, by the wrong
+    cluster. The drill must say so, clean both clusters and switch back."""
+    proxy = FaultProxy.start(procs, free_port())
+    bed = start(procs, tmp_path, drill={"through": proxy.url()})
+    proxy.retarget(bed.dc1.port(bed.dc1.node_names[0]))
+    r = bed.agent.haesctl("drill", "--json", timeout=180)
+    assert r.returncode == 1, r.stdout
+    rep = report(bed)
+    assert not rep["ok"] and rep["rolled_back"], rep
+    assert rep["reason"].startswith(f"read: the front door {proxy.url()} sent the drill's documents to dc1, "
+                                    "not to dc2"), rep["reason"]
+    assert [s["step"] for s in rep["steps"]] == ["readiness_before", "switchover", "write", "read", "cleanup",
+                                                 "switch_back"]
+    steps = {s["step"]: s for s in rep["steps"]}
+    assert steps["write"]["ok"] and steps["cleanup"]["ok"], rep["steps"]
+    assert "on dc1, where the front door had put it" in steps["cleanup"]["detail"], steps["cleanup"]
+    s = bed.status()
+    assert s["active"] == "dc1"
+    assert writable(bed.dc1)
+    for c in (bed.dc1, bed.dc2):
+        assert not [i for i in c.state()["indices"] if i.startswith("haes-drill-")], c.state()["indices"]
+    assert any(e["kind"] == "drill_failed" and "sent the drill's documents to dc1" in e["message"]
+               for e in bed.events())
 
 
 def test_a_drill_whose_target_turns_red_leaves_dc1_active_and_writable(procs, tmp_path):

@@ -43,11 +43,13 @@ class Bed:
     @classmethod
     def start(cls, procs: ProcessGroup, workdir: Path, *, haproxy: bool = True,
               agent_extra: Optional[dict] = None, preferred: str = "dc1", nodes: int = 2,
-              separate_repos: bool = False) -> "Bed":
+              separate_repos: bool = False, haproxy_port: Optional[int] = None) -> "Bed":
         """nodes: per cluster; the agent probes all of them, HAProxy's backends
         hold the first two (servers es1, es2). separate_repos: each cluster
         has its own path.repo (workdir/repo-dc1, workdir/repo-dc2: two sites,
-        nothing shared) instead of one shared workdir/repo."""
+        nothing shared) instead of one shared workdir/repo. haproxy_port:
+        HAProxy's frontend port, chosen beforehand for an agent config that
+        names it (drill.through)."""
         roots = {}
         for name in ("dc1", "dc2"):
             roots[name] = workdir / (f"repo-{name}" if separate_repos else "repo")
@@ -69,7 +71,8 @@ class Bed:
         if haproxy:
             bed.hap = HAProxy.start(procs, workdir / "haproxy", spoe_port=agent.spoe_port,
                                     health_port=agent.health_port,
-                                    nodes={c.name: [c.port(n) for n in c.node_names[:2]] for c in (dc1, dc2)})
+                                    nodes={c.name: [c.port(n) for n in c.node_names[:2]] for c in (dc1, dc2)},
+                                    frontend_port=haproxy_port)
         return bed
 
     def seed_orders(self, docs: int = 50, shards: int = 1, replicas: int = 0):

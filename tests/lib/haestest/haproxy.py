@@ -106,16 +106,18 @@ class HAProxy:
               health_port: int, nodes: dict[str, list[int]],
               check_inter: str = "200ms", spoe_check_inter: str = "200ms",
               extra_env: Optional[dict] = None,
-              cfg: Optional[Path] = None, scheme: str = "http") -> "HAProxy":
+              cfg: Optional[Path] = None, scheme: str = "http",
+              frontend_port: Optional[int] = None) -> "HAProxy":
         """Starts HAProxy in front of the given ES node ports.
 
         nodes maps cluster name ("dc1", "dc2") to its two node ports, which
         become servers es1 and es2 of backend es_<cluster>. cfg: another
         file than haproxy-conf/haproxy.cfg (a variant); scheme "https" for a
-        configuration whose frontend binds with ssl.
+        configuration whose frontend binds with ssl; frontend_port: chosen
+        beforehand (free_port()) when the agent's config names it.
         """
         workdir.mkdir(parents=True, exist_ok=True)
-        frontend_port = free_port()
+        frontend_port = frontend_port or free_port()
         stats = workdir / "haproxy-stats.sock"
         env = {
             "HAES_FRONTEND_BIND": f"127.0.0.1:{frontend_port}",

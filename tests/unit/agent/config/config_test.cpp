@@ -378,6 +378,22 @@ TEST(Config, S3SettingsArePassedAsWritten) {
       std::string::npos);
 }
 
+TEST(Config, DrillThroughIsAFrontDoorUrlOrAbsent) {
+  EXPECT_FALSE(ok(with("")).drill.through);  // straight to the nodes
+  Config c = ok(with("drill: {through: \"http://127.0.0.1:9200\"}\n"));
+  ASSERT_TRUE(c.drill.through);
+  EXPECT_EQ(c.drill.through->host, "127.0.0.1");
+  EXPECT_EQ(c.drill.through->port, 9200);
+  EXPECT_FALSE(c.drill.through->https);
+  Config back = ok(render_effective_config(c));
+  ASSERT_TRUE(back.drill.through);
+  EXPECT_EQ(back.drill.through->text, "http://127.0.0.1:9200");
+  EXPECT_FALSE(ok(render_effective_config(ok(with("")))).drill.through);
+  const std::string e = err(with("drill: {through: \"ftp://hap:9200\"}\n"));
+  EXPECT_NE(e.find("drill.through"), std::string::npos) << e;
+  EXPECT_NE(e.find("the scheme must be http:// or https://"), std::string::npos) << e;
+}
+
 TEST(Config, RepositoryCopyKeysDefaultsAndRules) {
   // Absent: one shared repository, as before.
   EXPECT_FALSE(ok(with("sync:\n  repository: {settings: {location: /mnt/s}}\n")).sync->repository.copy);

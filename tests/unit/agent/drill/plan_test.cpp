@@ -81,6 +81,70 @@ TEST(DrillPlan, ReportsRoundTripThroughJson) {
   EXPECT_NE(text.find("FAIL read 0.010s"), std::string::npos) << text;
   EXPECT_FALSE(drill_report_from_json(nlohmann::json::object()));
   EXPECT_EQ(drill_summary(r, at() + Duration(60000)).substr(0, 19), "x FAILED, 60s ago: ");
+  EXPECT_EQ(text.find("through:"), std::string::npos) << text;
+
+  r.through = "http://127.0.0.1:9200";
+  r.front_door_wait = Duration(250);
+  back = drill_report_from_json(drill_report_json(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->through, "http://127.0.0.1:9200");
+  EXPECT_EQ(back->front_door_wait, Duration(250));
+  EXPECT_NE(render_drill_report(r).find("through: http://127.0.0.1:9200 (the front door), routing to dc2 after 0.250s"),
+            std::string::npos)
+      << render_drill_report(r);
+}
+
+TEST(DrillPlan, WithAFrontDoorTheWriteAndReadStepsSayWhere) {
+  auto p = plan_drill(active("dc1"), kClusters, "", 5, at(), "http://127.0.0.1:9200");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->through, "http://127.0.0.1:9200");
+  const std::string text = render_plan(*p);
+  EXPECT_NE(text.find("3. write: write 5 documents to haes-drill-20251202t063000123z on dc2 through the front door "
+                      "http://127.0.0.1:9200"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("4. read: count them through the front door, on dc2 directly, and check dc1 has none"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("5. cleanup: delete haes-drill-20251202t063000123z on dc2 (and on dc1)"), std::string::npos);
+}
+
+TEST(DrillPlan, OnlyTheFrontDoorsOwnUnavailableAnswersAreWaitedFor) {
+  EXPECT_TRUE(front_door_not_routing_yet(503, ""));  // HAProxy: no server available yet
+  EXPECT_TRUE(front_door_not_routing_yet(502, ""));
+  EXPECT_TRUE(front_door_not_routing_yet(504, ""));
+  EXPECT_TRUE(front_door_not_routing_yet(503, "haes_unavailable_exception"));  // haproxy.cfg: agent not answering
+  // Elasticsearch's own answers are answers: the drill fails on them.
+  EXPECT_FALSE(front_door_not_routing_yet(503, "cluster_block_exception"));
+  EXPECT_FALSE(front_door_not_routing_yet(400, "resource_already_exists_exception"));
+  EXPECT_FALSE(front_door_not_routing_yet(401, ""));
+  EXPECT_FALSE(front_door_not_routing_yet(500, ""));
+  EXPECT_FALSE(front_door_not_routing_yet(200, ""));
+}
+
+TEST(DrillPlan, ThePlacementOfTheDocumentsDecidesTheReadStep) {
+  auto direct = plan_drill(active("dc1"), kClusters, "", 20, at());
+  auto door = plan_drill(active("dc1"), kClusters, "", 20, at(), "http://hap:9200");
+  ASSERT_TRUE(direct && door);
+  // Straight to the nodes: the count is the whole check.
+  EXPECT_EQ(*judge_placement(*direct, {20, 20, -1, false}), "20 documents read back");
+  EXPECT_EQ(judge_placement(*direct, {20, 3, -1, false}).error().message, "read back 3 documents of 20 written");
+  EXPECT_EQ(judge_placement(*direct, {20, -1, -1, false}).error().code, ErrorCode::kVerifyFailed);
+  // Through the front door: every document on dc2, none on dc1.
+  EXPECT_EQ(*judge_placement(*door, {20, 20, 20, false}),
+            "20 documents read back through http://hap:9200, all on dc2, none on dc1");
+  auto stale = judge_placement(*door, {20, 20, -1, true});  // a front door still routing to dc1
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::kVerifyFailed);
+  EXPECT_NE(stale.error().message.find("sent the drill's documents to dc1, not to dc2"), std::string::npos)
+      << stale.error().message;
+  EXPECT_NE(judge_placement(*door, {20, 20, 7, false}).error().message.find("dc2 holds 7 documents of 20 written"),
+            std::string::npos);
+  EXPECT_NE(judge_placement(*door, {20, 19, 19, false})
+                .error()
+                .message.find("read back 19 documents of 20 written "
+                              "(through http://hap:9200)"),
+            std::string::npos);
 }
 
 }  // namespace
