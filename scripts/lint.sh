@@ -208,6 +208,8 @@ if [ "$mode" = update ]; then
   {
     echo "# clang-tidy findings accepted at this commit, counted per file and check (scripts/lint.sh)."
     echo "# A run fails on a finding beyond these counts. Regenerate: scripts/lint.sh --update-baseline"
+    echo "# Regenerated $(date -u +%F) on $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- || echo ' (plus uncommitted changes)'):" \
+         "${#tus[@]} files, $(wc -l < "$out/findings") findings; a run re-checks only what changes after the commit of this file."
     cut -f1,3 "$out/findings" | sort | uniq -c | awk '{print $1" "$2" "$3}'
   } > "$baseline"
   echo "lint: baseline written: $(grep -vc '^#' "$baseline") file/check pairs, $(wc -l < "$out/findings") findings"
