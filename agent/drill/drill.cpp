@@ -518,7 +518,11 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
     out = co_await switch_to(r.from, actor, why);
     back = out.ok();
     co_await step(r, DrillStep::kSwitchBack, out, t0);
-    // The final sync of the switch back may have carried the scratch index.
+  }
+  if (back) {
+    // The final sync of the switch back may have carried the scratch index
+    // there, and a front door that did not follow the verdict may have put
+    // it there (drill.through).
     (void)co_await scratch(r.from, delete_method, index, no_body);
   }
   r.running = false;

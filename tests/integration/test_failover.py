@@ -160,7 +160,7 @@ def test_no_automatic_failback_and_operator_failback(procs, tmp_path):
     bed.wait_traffic_on("dc1")
     s = bed.status()
     assert (s["epoch"], s["active"], s["fenced"]) == (3, "dc1", [])
-    ev = bed.events()[-1]
+    ev = bed.last_event()
     assert ev["kind"] == "failback" and "dc1 repaired" in ev["message"] and ev["actor"].startswith("operator ")
 
 
@@ -176,7 +176,7 @@ def test_forced_failover_to_an_unhealthy_cluster(procs, tmp_path):
     assert r.returncode == 0, r.stdout
     s = bed.status()
     assert (s["epoch"], s["active"]) == (2, "dc2")
-    ev = bed.events()[-1]
+    ev = bed.last_event()
     assert ev["kind"] == "forced_failover" and "force" in ev["message"]
 
 

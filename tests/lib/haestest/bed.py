@@ -109,6 +109,12 @@ class Bed:
         assert r.returncode == 0, (r.stdout, r.stderr)
         return json.loads(r.stdout)["events"]
 
+    def last_event(self) -> dict:
+        """The newest event that is not a readiness change: after a role
+        change the new passive cluster's readiness is journaled at the next
+        health round, which may come before the test looks."""
+        return [e for e in self.events() if e["kind"] != "readiness"][-1]
+
     def metric(self, name: str, **labels) -> Optional[float]:
         _, body = self.agent.health("/metrics")
         want = ",".join(f'{k}="{v}"' for k, v in labels.items())
