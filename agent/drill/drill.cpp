@@ -182,8 +182,8 @@ asio::awaitable<Result<std::string>> DrillRunner::switch_to(std::string target, 
   co_return r;
 }
 
-asio::awaitable<Result<std::string>> DrillRunner::scratch(std::string cluster, std::string method, std::string target,
-                                                          std::string body, bool front) {
+asio::awaitable<Result<es::Response>> DrillRunner::send(std::string cluster, std::string method, std::string target,
+                                                        std::string body, bool front) {
   es::ClusterClient* client = nullptr;
   for (size_t i = 0; i < config_.clusters.size(); ++i) {
     if (config_.clusters[i].name == cluster) {
@@ -193,52 +193,72 @@ asio::awaitable<Result<std::string>> DrillRunner::scratch(std::string cluster, s
   if (!client) {
     co_return Error{ErrorCode::kUsage, "no cluster " + cluster + (front ? " (or no drill.through)" : "")};
   }
-  const std::string where = front ? "through the front door " + config_.drill.through->text : "on " + cluster;
   auto r = co_await client->request(method, target, body);
   if (!r) {
-    co_return Error{r.error().code, method + " " + target + " " + where + ": " + r.error().message};
+    co_return Error{r.error().code, method + " " + target + " " + where(cluster, front) + ": " + r.error().message};
+  }
+  co_return std::move(*r);
+}
+
+std::string DrillRunner::where(const std::string& cluster, bool front) const {
+  return front ? "through the front door " + config_.drill.through->text : "on " + cluster;
+}
+
+asio::awaitable<Result<std::string>> DrillRunner::scratch(std::string cluster, std::string method, std::string target,
+                                                          std::string body, bool front) {
+  auto r = co_await send(cluster, method, target, body, front);
+  if (!r) {
+    co_return r.error();
   }
   if (!r->ok()) {
-    co_return Error{ErrorCode::kEsError, method + " " + target + " " + where + ": " + r->error_summary()};
+    co_return Error{ErrorCode::kEsError,
+                    method + " " + target + " " + where(cluster, front) + ": " + r->error_summary()};
   }
   co_return r->body;
 }
 
-asio::awaitable<Result<std::string>> DrillRunner::create_through_front_door(std::string cluster, std::string target,
-                                                                            std::string body,
-                                                                            std::optional<Duration>& waited) {
-  es::ClusterClient* client = nullptr;
-  for (size_t i = 0; i < config_.clusters.size() && i < front_.size(); ++i) {
-    if (config_.clusters[i].name == cluster) {
-      client = front_[i].get();
-    }
+asio::awaitable<Result<bool>> DrillRunner::delete_scratch(std::string cluster, std::string index) {
+  const std::string method = "DELETE";
+  const std::string target = "/" + index;
+  const std::string no_body;
+  auto r = co_await send(cluster, method, target, no_body, false);
+  if (!r) {
+    co_return r.error();
   }
-  if (!client) {
-    co_return Error{ErrorCode::kUsage, "no drill.through for " + cluster};
+  if (r->status == 404 && r->es_type == "index_not_found_exception") {
+    co_return false;
   }
-  const std::string door = config_.drill.through->text;
+  if (!r->ok()) {
+    co_return Error{ErrorCode::kEsError, method + " " + target + " on " + cluster + ": " + r->error_summary()};
+  }
+  co_return true;
+}
+
+asio::awaitable<Result<Duration>> DrillRunner::create_through_front_door(std::string cluster, std::string target,
+                                                                         std::string body) {
+  const std::string method = "PUT";
   const auto began = std::chrono::steady_clock::now();
   asio::steady_timer pause(io_);
-  std::string last;
   for (int attempt = 0;; ++attempt) {
-    auto r = co_await client->request("PUT", target, body);
+    auto r = co_await send(cluster, method, target, body, true);
     if (r && (r->ok() || (attempt > 0 && r->es_type == "resource_already_exists_exception"))) {
       // (an earlier attempt created it, its answer lost)
-      waited = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - began);
-      co_return r->body;
+      co_return std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - began);
     }
     if (r && !front_door_not_routing_yet(r->status, r->es_type)) {
       std::string why = "PUT " + target;
-      why += " through the front door " + door;
+      why += " " + where(cluster, true);
       why += ": " + r->error_summary();
       co_return Error{ErrorCode::kEsError, why};
     }
-    last = r ? r->error_summary() : r.error().message;
+    if (!r && r.error().code == ErrorCode::kUsage) {
+      co_return r.error();
+    }
     if (std::chrono::steady_clock::now() - began >= kFrontDoorWait || abandoned()) {
-      std::string why = "the front door " + door;
+      std::string why = "the front door " + config_.drill.through->text;
       why += " did not send the drill's write to " + cluster;
       why += " within " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kFrontDoorWait).count());
-      why += "s after the switchover: " + last;
+      why += "s after the switchover: " + (r ? r->error_summary() : r.error().message);
       co_return Error{ErrorCode::kUnreachable, why};
     }
     boost::system::error_code ec;
@@ -251,16 +271,17 @@ asio::awaitable<Result<int64_t>> DrillRunner::count_on(std::string cluster, std:
   const std::string method = "GET";
   const std::string target = "/" + index + "/_count";
   const std::string no_body;
-  auto out = co_await scratch(cluster, method, target, no_body, front);
-  if (!out) {
-    if (out.error().message.find("index_not_found_exception") != std::string::npos) {
-      co_return int64_t{-1};
-    }
-    co_return out.error();
+  auto r = co_await send(cluster, method, target, no_body, front);
+  if (!r) {
+    co_return r.error();
   }
-  auto j = nlohmann::json::parse(*out, nullptr, false);
-  if (!j.is_object() || !j.contains("count") || !j["count"].is_number_integer()) {
-    co_return Error{ErrorCode::kEsError, "GET " + target + " on " + cluster + ": no count in the answer"};
+  if (r->status == 404 && r->es_type == "index_not_found_exception") {
+    co_return int64_t{-1};
+  }
+  const auto& j = r->json;
+  if (!r->ok() || !j.is_object() || !j.contains("count") || !j["count"].is_number_integer()) {
+    co_return Error{ErrorCode::kEsError, method + " " + target + " " + where(cluster, front) + ": " +
+                                             (r->ok() ? std::string("no count in the answer") : r->error_summary())};
   }
   co_return j["count"].get<int64_t>();
 }
@@ -333,10 +354,9 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
       (force && !refusing.empty() ? "; forced past readiness: " + refusing.front().text : std::string());
   co_await journal(EventKind::kDrill, actor, started);
   const std::string put_method = "PUT";
-  const std::string delete_method = "DELETE";
-  const std::string no_body;
   const std::string reason = "drill " + r.id;
   const std::string index = "/" + p->scratch_index;
+  const bool front = !p->through.empty();  // drill.through: writes and reads through the front door
   auto t0 = std::chrono::steady_clock::now();
   Result<std::string> out = "readiness of " + r.to + ": " + r.readiness_before +
                             (r.rpo_seconds ? ", RPO " + std::to_string(*r.rpo_seconds) + "s" : "");
@@ -355,9 +375,14 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
     const std::string create = R"({"settings":{"number_of_shards":1,"number_of_replicas":0}})";
-    const bool front = !p->through.empty();
     if (front) {
-      out = co_await create_through_front_door(r.to, index, create, r.front_door_wait);
+      auto waited = co_await create_through_front_door(r.to, index, create);
+      if (waited) {
+        r.front_door_wait = *waited;
+        out = std::string("created");
+      } else {
+        out = waited.error();
+      }
     } else {
       out = co_await scratch(r.to, put_method, index, create);
     }
@@ -383,7 +408,6 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
   }
   if (!failed && !abandoned()) {
     t0 = std::chrono::steady_clock::now();
-    const bool front = !p->through.empty();
     DrillPlacement found;
     found.written = r.documents_written;
     auto read = co_await count_on(r.to, p->scratch_index, front);
@@ -418,20 +442,14 @@ asio::awaitable<Result<DrillReport>> DrillRunner::run(std::string to, std::strin
     }
     t0 = std::chrono::steady_clock::now();
     if (s == DrillStep::kCleanup) {
-      out = co_await scratch(r.to, delete_method, index, no_body);
-      if (out) {
-        out = p->scratch_index + " deleted";
-      }
-      if (!p->through.empty()) {
-        // A front door that did not follow the verdict put it on `from`.
-        auto stray = co_await scratch(r.from, delete_method, index, no_body);
-        if (stray) {
-          out = out ? Result<std::string>(*out + "; and on " + r.from + ", where the front door had put it")
-                    : Result<std::string>(p->scratch_index + " deleted on " + r.from +
-                                          ", where the front door had put it");
-        } else if (stray.error().message.find("index_not_found_exception") == std::string::npos) {
-          out = stray.error();
-        }
+      auto deleted = co_await delete_scratch(r.to, p->scratch_index);
+      // A front door that did not follow the verdict put it on `from`.
+      auto stray = front ? co_await delete_scratch(r.from, p->scratch_index) : Result<bool>(false);
+      if (!deleted || !stray) {
+        out = deleted ? stray.error() : deleted.error();
+      } else {
+        out = p->scratch_index + (*deleted ? " deleted" : " was not there") +
+              (*stray ? "; deleted on " + r.from + ", where the front door had put it" : "");
       }
       co_await step(r, s, out, t0);
       if (!out && !failed) {
@@ -498,14 +516,11 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
       "drill {} (run by {}): the agent running it stopped during it; undoing it ({} active now, {} before "
       "the drill)",
       r.id, r.actor, ctx_.pipeline.state().active, r.from);
-  const std::string index = "/haes-drill-" + r.id;
+  const std::string index = "haes-drill-" + r.id;
   auto t0 = std::chrono::steady_clock::now();
-  const std::string delete_method = "DELETE";
-  const std::string no_body;
-  auto out = co_await scratch(r.to, delete_method, index, no_body);
-  if (!out && out.error().message.find("index_not_found") != std::string::npos) {
-    out = std::string("no scratch index left");
-  }
+  auto deleted = co_await delete_scratch(r.to, index);
+  Result<std::string> out = deleted ? Result<std::string>(*deleted ? index + " deleted" : "no scratch index left")
+                                    : Result<std::string>(deleted.error());
   co_await step(r, DrillStep::kCleanup, out, t0);
   if (abandoned()) {
     running_ = false;
@@ -523,7 +538,7 @@ asio::awaitable<void> DrillRunner::recover(DrillReport r) {
     // The final sync of the switch back may have carried the scratch index
     // there, and a front door that did not follow the verdict may have put
     // it there (drill.through).
-    (void)co_await scratch(r.from, delete_method, index, no_body);
+    (void)co_await delete_scratch(r.from, index);
   }
   r.running = false;
   r.ok = false;

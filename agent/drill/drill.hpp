@@ -37,6 +37,7 @@
 #include "config/config.hpp"
 #include "controller/controller.hpp"
 #include "drill/plan.hpp"
+#include "es/client.hpp"
 #include "metrics/stats.hpp"
 #include "readiness/readiness.hpp"
 #include "transitions/pipeline.hpp"
@@ -96,16 +97,21 @@ class DrillRunner {
 
  private:
   boost::asio::awaitable<Result<std::string>> switch_to(std::string target, std::string actor, std::string reason);
-  // A request about the scratch index on `cluster`'s nodes, or (`front`)
-  // through drill.through with that cluster's auth and tls.
+  // One request to `cluster`'s nodes, or (`front`) through drill.through
+  // with that cluster's auth and tls: the answer whatever its status; an
+  // error (naming method, target and where) only when none came.
+  boost::asio::awaitable<Result<es::Response>> send(std::string cluster, std::string method, std::string target,
+                                                    std::string body, bool front);
+  std::string where(const std::string& cluster, bool front) const;  // "on dc2" / "through the front door URL"
+  // send(), an answer that is not 2xx an error; the body.
   boost::asio::awaitable<Result<std::string>> scratch(std::string cluster, std::string method, std::string target,
                                                       std::string body, bool front = false);
+  // DELETE <index> on `cluster`'s nodes: true deleted, false not there.
+  boost::asio::awaitable<Result<bool>> delete_scratch(std::string cluster, std::string index);
   // The scratch index created through the front door, tried again while
-  // front_door_not_routing_yet (at most kFrontDoorWait); `waited` is set
-  // when it answered.
-  boost::asio::awaitable<Result<std::string>> create_through_front_door(std::string cluster, std::string target,
-                                                                        std::string body,
-                                                                        std::optional<Duration>& waited);
+  // front_door_not_routing_yet (at most kFrontDoorWait): how long it took.
+  boost::asio::awaitable<Result<Duration>> create_through_front_door(std::string cluster, std::string target,
+                                                                     std::string body);
   // GET <index>/_count on `cluster` (or through the front door): the count,
   // -1 when the index does not exist there (404 index_not_found_exception).
   boost::asio::awaitable<Result<int64_t>> count_on(std::string cluster, std::string index, bool front);
