@@ -109,10 +109,13 @@ def register(router, cluster: Cluster, service: CcrService) -> None:
                                   "max_seq_no": sh.seq_no - 1, "operations": [list(op) for op in ops]})
 
     def indices(req: Request, **_):
-        """essim-only: the leader's indices for the auto-follow coordinator."""
+        """essim-only: the leader's indices for the auto-follow coordinator, with
+        the data stream a backing index belongs to (hidden as they are; other
+        hidden indices are left out)."""
         with cluster.lock:
-            return Response(200, {n: {"uuid": i.uuid, "state": i.state}
-                                  for n, i in cluster.indices.items() if not i.hidden})
+            backing = {b: ds.name for ds in cluster.data_streams.values() for b in ds.indices}
+            return Response(200, {n: {"uuid": i.uuid, "state": i.state, "data_stream": backing.get(n)}
+                                  for n, i in cluster.indices.items() if not i.hidden or n in backing})
 
     router.add("GET", "/_remote/info", remote_info, "cluster.remote_info")
     router.add("GET", "/_license", license_get, "license.get")

@@ -7,6 +7,7 @@ import fnmatch
 import json
 import time
 
+from essimlib import datastreams
 from essimlib.api_cluster import wait_for_master
 from essimlib.cluster import Cluster
 from essimlib.errors import (BLOCK_READ_ONLY, BLOCK_READ_ONLY_ALLOW_DELETE, EsError, illegal_argument,
@@ -40,7 +41,13 @@ def register(router, cluster: Cluster) -> None:
     def delete_index(req: Request, index: str, **_):
         destructive_check(index)
         with cluster.lock:
-            names = cluster.resolve(index)
+            names = cluster.resolve(index, data_streams=False)
+            for n in names:
+                ds = datastreams.of_index(cluster, n)
+                if ds is not None and ds.write_index == n:
+                    # MetadataDeleteIndexService
+                    raise illegal_argument(f"index [{n}] is the write index for data stream [{ds.name}] and "
+                                           "cannot be deleted")
             for n in names:
                 if cluster.indices[n].snapshotting:
                     raise EsError(400, "snapshot_in_progress_exception",
@@ -48,6 +55,9 @@ def register(router, cluster: Cluster) -> None:
                                   "Try again after snapshot finishes or cancel the currently running snapshot.")
             for n in names:
                 del cluster.indices[n]
+                ds = datastreams.of_index(cluster, n)
+                if ds is not None:  # a backing index that is not the write index leaves its data stream
+                    ds.indices.remove(n)
         return Response(200, {"acknowledged": True})
 
     def get_index(req: Request, index: str, **_):
@@ -57,6 +67,10 @@ def register(router, cluster: Cluster) -> None:
                         {a: ({"is_write_index": True} if s.get("is_write_index") else {})
                          for a, s in cluster.indices[n].aliases.items()} or {},
                         "mappings": {}, "settings": cluster.indices[n].settings()} for n in names}
+            for n in names:
+                ds = datastreams.of_index(cluster, n)
+                if ds is not None:
+                    body[n]["data_stream"] = ds.name
         if req.method == "HEAD":
             return Response(200, None)
         return Response(200, body)
@@ -65,10 +79,12 @@ def register(router, cluster: Cluster) -> None:
         body = req.json()
         if not isinstance(body, dict):
             raise parse_error("request body is required")
-        op_type = "create" if req.path.split("/")[2] == "_create" or req.query.get("op_type") == "create" else "index"
+        # RestIndexAction: _create, op_type=create, and (AutoIdHandler) a POST without an id are creates
+        op_type = ("create" if req.path.split("/")[2] == "_create" or req.query.get("op_type") == "create"
+                   or (id is None and req.query.get("op_type") is None) else "index")
         result = cluster.write_doc(index, id, body, op_type)
         if req.query.get("refresh") in ("true", "wait_for", ""):
-            refresh_names([index])
+            refresh_names([result["_index"]])
         return Response(201 if result["result"] == "created" else 200, result)
 
     def doc_get(req: Request, index: str, id: str, **_):
@@ -124,6 +140,9 @@ def register(router, cluster: Cluster) -> None:
                     status = 200 if result["result"] == "deleted" else 404
                 elif op == "update":
                     with cluster.lock:
+                        if target in cluster.data_streams:
+                            raise illegal_argument("only write ops with an op_type of create are allowed in "
+                                                   "data streams")
                         idx = cluster.get_index(target)
                         old = idx.docs.get(doc_id)
                         if old is None:
@@ -137,11 +156,13 @@ def register(router, cluster: Cluster) -> None:
                     result = cluster.write_doc(target, doc_id, source, op)
                     status = 201 if result["result"] == "created" else 200
                 result["status"] = status
-                touched.add(target)
+                touched.add(result["_index"])
                 items.append({op: result})
             except EsError as e:
                 errors = True
                 err = {"type": e.etype, "reason": e.reason, **e.extra}
+                if e.caused_by:
+                    err["caused_by"] = e.caused_by
                 items.append({op: {"_index": target, "_id": doc_id, "status": e.status, "error": err}})
         if req.query.get("refresh") in ("true", "wait_for", ""):
             refresh_names([t for t in touched if t in cluster.indices])
@@ -200,6 +221,9 @@ def register(router, cluster: Cluster) -> None:
         destructive_check(index)
         with cluster.lock:
             names = cluster.resolve(index, allow_missing=req.flag("ignore_unavailable"))
+            writers = datastreams.write_indices(cluster, names)
+            if writers:  # MetadataIndexStateService.closeIndices
+                raise illegal_argument(f"cannot close the following data stream write indices [{','.join(writers)}]")
             for n in names:
                 idx = cluster.indices[n]
                 if idx.snapshotting:
@@ -272,6 +296,10 @@ def register(router, cluster: Cluster) -> None:
             raise illegal_argument(f"unknown block [{block}]")
         with cluster.lock:
             names = cluster.resolve(index)
+            writers = datastreams.write_indices(cluster, names)
+            if writers:  # MetadataIndexStateService.addIndexBlock
+                raise illegal_argument(f"cannot add a block to the following data stream write indices "
+                                       f"[{','.join(writers)}]")
             for n in names:
                 cluster.indices[n].blocks[block] = True
         return Response(200, {"acknowledged": True, "shards_acknowledged": True,

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 
+from essimlib import datastreams
 from essimlib.api_cluster import ROLES, VERSIONS, wait_for_master
 from essimlib.cluster import Cluster, Index, new_uuid
 from essimlib.http import Request, Response
@@ -38,7 +39,10 @@ class StateVersion:
         data = json.dumps([m.name if m else None, [n.up for n in cluster.nodes],
                            cluster.settings.persistent, cluster.settings.transient,
                            sorted((n, i.uuid, i.state, i.replicas, sorted(i.blocks.items()), sorted(i.aliases),
-                                   i.follow is not None) for n, i in cluster.indices.items())],
+                                   i.follow is not None) for n, i in cluster.indices.items()),
+                           sorted((n, ds.indices, ds.generation, ds.replicated)
+                                  for n, ds in cluster.data_streams.items()),
+                           sorted(cluster.templates.items())],
                           sort_keys=True, default=str)
         fp = hashlib.sha1(data.encode()).hexdigest()
         if fp != self.fingerprint:
@@ -139,7 +143,7 @@ def register(router, cluster: Cluster) -> None:
                                              "voting_config_exclusions": []},
                     "templates": {},
                     "indices": {n: index_metadata(cluster.indices[n], version) for n in sorted(names)},
-                    "index-graveyard": {"tombstones": []}}
+                    "index-graveyard": {"tombstones": []}, **datastreams.state_metadata(cluster)}
             if "routing_table" in wanted:
                 body["routing_table"] = {"indices": {n: {"shards": shard_routing(cluster.indices[n])}
                                                      for n in sorted(names)

@@ -14,8 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
-from essimlib import (api_ccr, api_cluster, api_index, api_repository, api_snapshot, api_state, ccr, ccr_remote,
-                      control)
+from essimlib import (api_ccr, api_cluster, api_data_stream, api_index, api_repository, api_snapshot, api_state, ccr,
+                      ccr_remote, control)
 from essimlib.auth import Auth
 from essimlib.cluster import Cluster
 from essimlib.errors import EsError
@@ -46,6 +46,7 @@ class Essim:
         api_snapshot.register(self.router, self.cluster, self.snapshots)
         api_state.register(self.router, self.cluster)
         api_ccr.register(self.router, self.cluster, self.ccr)  # before api_index's /{index} routes
+        api_data_stream.register(self.router, self.cluster)    # likewise
         api_index.register(self.router, self.cluster)
         self.servers: dict = {}
         self.control_server: Optional[NodeServer] = None

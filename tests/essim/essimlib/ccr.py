@@ -3,10 +3,11 @@ errors (x-pack/plugin/ccr: TransportPutFollowAction, ...PauseFollow,
 ...ResumeFollow, ...Unfollow, ...FollowStats, ...FollowInfo): CcrService, which
 creates follower indices from the leader's current operations, starts, pauses,
 resumes and stops their follow tasks, converts followers back to plain indices,
-and reports follow info and stats; it is the only state the REST handlers
-(api_ccr) and the control port touch. Its parts live beside it: remote
-clusters and licenses in ccr_remote, the follow task itself in ccr_follow,
-auto-follow patterns in ccr_auto."""
+puts a follower of a leader's backing index into a replicated data stream of
+the same name (datastreams), and reports follow info and stats; it is the only
+state the REST handlers (api_ccr) and the control port touch. Its parts live
+beside it: remote clusters and licenses in ccr_remote, the follow task itself
+in ccr_follow, auto-follow patterns in ccr_auto."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 from typing import Optional
 
+from essimlib import datastreams
 from essimlib.ccr_auto import AutoFollow
 from essimlib.ccr_follow import FollowTask, follow_params
 from essimlib.ccr_remote import RemoteClusters, RemoteError, RemoteUnreachable
@@ -64,7 +66,17 @@ class CcrService(RemoteClusters, AutoFollow):
                             f"can not fetch remote index [{alias}:{leader}] metadata as the remote cluster "
                             f"[{alias}] is not licensed for [ccr]")
         try:
-            meta = client.request("GET", f"/{urllib.parse.quote(leader)}")[leader]["settings"]["index"]
+            got = client.request("GET", f"/{urllib.parse.quote(leader)}")
+            if leader not in got and any(e.get("data_stream") == leader for e in got.values()):
+                raise illegal_argument(f"cannot follow [{leader}], because it is a DATA_STREAM")
+            meta = got[leader]["settings"]["index"]
+            stream = got[leader].get("data_stream")
+            remote_ds = None
+            if stream is not None:
+                # TransportPutFollowAction: a backing index keeps its name and joins the data stream
+                if follower != leader:
+                    raise illegal_argument("a backing index name in the local and remote cluster must remain the same")
+                remote_ds = client.request("GET", f"/_data_stream/{urllib.parse.quote(stream)}")["data_streams"][0]
         except RemoteError as e:
             if e.cause.get("type") == "index_not_found_exception":
                 raise index_not_found(leader) from None
@@ -90,6 +102,8 @@ class CcrService(RemoteClusters, AutoFollow):
                               "index with same name already exists in the cluster. Either close or delete the "
                               "existing index or restore the index under a different name by providing a rename "
                               "pattern and replacement name")
+            if stream is not None:
+                datastreams.check_can_follow(cluster, stream, follower)
             cluster.check_shard_limit(shards * (1 + replicas))
             ups = [n.index for n in cluster.up_nodes()]
             idx = Index(follower, new_uuid(), [Shard(i, ups[i % len(ups)]) for i in range(shards)], replicas,
@@ -103,6 +117,9 @@ class CcrService(RemoteClusters, AutoFollow):
                             "restoreUUID": new_uuid(), "bytes": 0, "start_ms": int(time.time() * 1000),
                             "duration_ms": 0}
             cluster.indices[follower] = idx
+            if stream is not None:
+                datastreams.join_replicated(cluster, stream, follower, int(remote_ds["generation"]),
+                                            bool(remote_ds.get("hidden")))
             task = self._start(follower, bootstrap=True)
             cluster.apply_disk_watermarks()
         if wait_shards == 0:
@@ -197,7 +214,10 @@ class CcrService(RemoteClusters, AutoFollow):
         idx.follow = None
 
     def info(self, expression: str) -> dict:
-        names = self.cluster.resolve(expression, include_hidden=True)
+        # TransportFollowInfoAction: STRICT_EXPAND_OPEN_CLOSED without data
+        # streams: `_all` and `*` leave hidden indices out (backing indices
+        # too); a dot pattern (.ds-*) or the name takes them.
+        names = self.cluster.resolve(expression, data_streams=None)
         out = []
         for n in names:
             idx = self.cluster.indices[n]

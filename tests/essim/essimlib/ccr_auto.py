@@ -3,8 +3,9 @@ CcrService (ccr) that validates, stores, lists, deletes, pauses and resumes
 patterns (PUT/GET/DELETE /_ccr/auto_follow/<name>, .../pause, .../resume) and
 runs the coordinator thread, which polls each remote cluster's indices (essim's
 `/_essim/ccr/indices` endpoint), follows every new open leader index a pattern
-matches (indices that existed when the pattern was put are left alone), and
-keeps the counters and recent errors `GET /_ccr/stats` reports."""
+matches by its name or by the name of the data stream it backs (indices that
+existed when the pattern was put are left alone), and keeps the counters and
+recent errors `GET /_ccr/stats` reports."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class AutoFollow:
         with self.lock:
             # Leader indices that exist now are not followed (only new ones are).
             seen = self.followed.setdefault(name, set())
-            seen.update(uuid for n, (uuid, _state) in leaders.items() if self._matches(pattern, n))
+            seen.update(uuid for n, (uuid, _state, ds) in leaders.items() if self._matches(pattern, n, ds))
             self.patterns[name] = pattern
             if self.auto_thread is None:
                 self.auto_thread = threading.Thread(target=self._auto_follow_loop, daemon=True, name="ccr-auto")
@@ -84,13 +85,17 @@ class AutoFollow:
             self.pattern(name)["active"] = active
 
     @staticmethod
-    def _matches(pattern: dict, index: str) -> bool:
-        return (any(fnmatch.fnmatchcase(index, p) for p in pattern["leader_index_patterns"])
-                and not any(fnmatch.fnmatchcase(index, p) for p in pattern["leader_index_exclusion_patterns"]))
+    def _matches(pattern: dict, index: str, data_stream: Optional[str] = None) -> bool:
+        """AutoFollowPattern.match: the index's own name, or else the name of its data stream."""
+        def match(name: str) -> bool:
+            return (any(fnmatch.fnmatchcase(name, p) for p in pattern["leader_index_patterns"])
+                    and not any(fnmatch.fnmatchcase(name, p) for p in pattern["leader_index_exclusion_patterns"]))
+        return match(index) or (data_stream is not None and match(data_stream))
 
     @staticmethod
     def _leader_indices(client: RemoteClient) -> dict:
-        return {n: (e["uuid"], e["state"]) for n, e in client.request("GET", "/_essim/ccr/indices").items()}
+        return {n: (e["uuid"], e["state"], e.get("data_stream"))
+                for n, e in client.request("GET", "/_essim/ccr/indices").items()}
 
     def _auto_follow_loop(self) -> None:
         while not self.stopping.wait(0.2):
@@ -110,8 +115,8 @@ class AutoFollow:
                 for pname, p in patterns.items():
                     if p["remote_cluster"] != alias:
                         continue
-                    for leader, (uuid, state) in sorted(leaders.items()):
-                        if state != "open" or not self._matches(p, leader):
+                    for leader, (uuid, state, ds) in sorted(leaders.items()):
+                        if state != "open" or not self._matches(p, leader, ds):
                             continue
                         with self.lock:
                             current = self.patterns.get(pname)

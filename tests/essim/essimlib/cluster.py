@@ -20,8 +20,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Optional
 
+from essimlib import datastreams
 from essimlib.errors import (BLOCK_READ_ONLY, BLOCK_READ_ONLY_ALLOW_DELETE, BLOCK_WRITE, EsError,
-                             index_not_found, write_blocked)
+                             illegal_argument, index_not_found, write_blocked)
 from essimlib.settings import ClusterSettings
 
 GIB = 1024 ** 3
@@ -133,6 +134,8 @@ class Cluster:
         self.master_wait = 30.0          # seconds a node without master waits (ES master_timeout)
         self.fail_next_restore = False   # control: the next restore's shards cannot be allocated
         self.slm_policies: dict = {}
+        self.templates: dict = {}        # composable index templates, as normalised (datastreams)
+        self.data_streams: dict = {}     # name -> datastreams.DataStream
 
     # ---- nodes and master -------------------------------------------------
 
@@ -291,8 +294,17 @@ class Cluster:
         return idx
 
     def resolve(self, expression: str, allow_missing: bool = False, include_closed: bool = True,
-                include_hidden: bool = False) -> list:
-        """Index names for an expression: names, aliases, wildcards, _all, -exclusions."""
+                include_hidden: bool = False, data_streams: Optional[bool] = True) -> list:
+        """Index names for an expression: names, aliases, wildcards, _all, -exclusions.
+
+        Data streams as IndexNameExpressionResolver treats them: with
+        `data_streams` (the APIs that include them: search, count, refresh,
+        settings, _cat/indices, health, close, open, ...) a data stream's name
+        stands for its backing indices, and `_all`, `*` and wildcards matching
+        the name of a visible data stream take its backing indices, hidden as
+        they are; `False`: naming one is 400 (delete index), `None`: skipped
+        (follow info). Hidden indices (backing indices too) are matched by a
+        wildcard only with include_hidden or when the pattern starts with a dot."""
         with self.lock:
             names: list = []
             for part in [p for p in expression.split(",") if p]:
@@ -301,12 +313,25 @@ class Cluster:
                 if pattern in ("_all", "*"):
                     matched = [n for n, i in self.indices.items()
                                if include_hidden or not i.hidden]
+                    if data_streams:
+                        matched += [b for ds in self.data_streams.values() if include_hidden or not ds.hidden
+                                    for b in ds.indices]
                 elif "*" in pattern:
                     matched = [n for n, i in self.indices.items()
                                if fnmatch.fnmatchcase(n, pattern) and (include_hidden or not i.hidden
                                                                         or pattern.startswith("."))]
+                    if data_streams:
+                        matched += [b for n, ds in sorted(self.data_streams.items())
+                                    if fnmatch.fnmatchcase(n, pattern)
+                                    and (include_hidden or not ds.hidden or pattern.startswith("."))
+                                    for b in ds.indices]
                 elif pattern in self.indices:
                     matched = [pattern]
+                elif pattern in self.data_streams:
+                    if data_streams is False:
+                        raise illegal_argument(f"The provided expression [{pattern}] matches a data stream, "
+                                               "specify the corresponding concrete indices instead.")
+                    matched = list(self.data_streams[pattern].indices) if data_streams else []
                 else:
                     matched = [n for n, i in self.indices.items() if pattern in i.aliases]
                     if not matched and not allow_missing and not exclude:
@@ -314,7 +339,7 @@ class Cluster:
                 if exclude:
                     names = [n for n in names if n not in matched]
                 else:
-                    names += [n for n in matched if n not in names]
+                    names += [n for n in matched if n not in names and n in self.indices]
             if not include_closed:
                 names = [n for n in names if self.indices[n].state == "open"]
             return names
@@ -383,8 +408,31 @@ class Cluster:
                           f"currently has [{current}]/[{limit}] maximum normal shards open;")
 
     def write_doc(self, index: str, doc_id: Optional[str], source: dict, op_type: str = "index") -> dict:
-        """Indexes one document; returns the bulk-item/_doc result body."""
+        """Indexes one document; returns the bulk-item/_doc result body.
+
+        A data stream's name (or a missing name a data stream template
+        matches: the data stream is created) takes only op_type create, a
+        document with @timestamp, into its write index; a backing index
+        takes no direct write (TransportBulkAction)."""
         with self.lock:
+            ds = self.data_streams.get(index)
+            if (ds is None and index not in self.indices and not index.startswith("_")
+                    and not any(index in i.aliases for i in self.indices.values())):
+                ds = datastreams.auto_create(self, index)
+            if ds is not None:
+                if op_type != "create":
+                    raise illegal_argument("only write ops with an op_type of create are allowed in data streams")
+                if not isinstance(source, dict) or datastreams.TIMESTAMP_FIELD not in source:
+                    reason = f"data stream timestamp field [{datastreams.TIMESTAMP_FIELD}] is missing"
+                    raise EsError(400, "document_parsing_exception", f"[1:1] failed to parse: {reason}",
+                                  caused_by={"type": "illegal_argument_exception", "reason": reason})
+                index = ds.write_index
+            else:
+                backs = datastreams.of_index(self, index)
+                if backs is not None:
+                    detail = "" if op_type == "create" else " and no if_primary_term and if_seq_no set"
+                    raise illegal_argument(f"index request with op_type={op_type}{detail} targeting backing indices "
+                                           f"is disallowed, target corresponding data stream [{backs.name}] instead")
             if index not in self.indices:
                 if index.startswith("_") or index != index.lower():
                     validate_index_name(index)
@@ -416,6 +464,8 @@ class Cluster:
 
     def delete_doc(self, index: str, doc_id: str) -> dict:
         with self.lock:
+            if index in self.data_streams:
+                raise illegal_argument("only write ops with an op_type of create are allowed in data streams")
             idx = self.get_index(index)
             self.check_writable(idx)
             sh = idx.shard_of(doc_id)

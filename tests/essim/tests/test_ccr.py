@@ -7,9 +7,6 @@ the CCR API reference pages and the transport actions' messages
 
 import json
 
-import pytest
-
-from haestest.essim import EssimCluster
 from haestest.proc import wait_for
 
 FOLLOWING_ENGINE = "a following engine does not accept operations without an assigned sequence number"
@@ -22,14 +19,6 @@ SHARD_STATS_KEYS = {
     "successful_read_requests", "failed_read_requests", "operations_read", "bytes_read",
     "total_write_time_millis", "successful_write_requests", "failed_write_requests", "operations_written",
     "read_exceptions", "time_since_last_read_millis"}
-
-
-@pytest.fixture
-def sites(procs, tmp_path):
-    leader = EssimCluster.start(procs, "dc1", nodes=2, repo_root=tmp_path / "a")
-    follower = EssimCluster.start(procs, "dc2", nodes=2, repo_root=tmp_path / "b")
-    follower.add_remote("dc1", leader)
-    return leader, follower
 
 
 def follow(follower, name="logs-copy", leader_index="logs", wait=True):
