@@ -5,6 +5,7 @@
 #include "ccr/service.hpp"  // first: its <utility> goes ahead of Asio's awaitable.hpp
 
 #include <algorithm>
+#include <set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -37,50 +38,87 @@ int64_t ms_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+asio::awaitable<ccr::IndexPromotion> CcrService::run_steps(std::shared_ptr<Clients> cl, std::string cluster,
+                                                           std::vector<ccr::StepRequest> steps) {
+  ccr::IndexPromotion p;
+  p.index = steps.front().index;
+  for (const ccr::StepRequest& st : steps) {
+    auto a = co_await request(cl, cluster, st.method, st.path);
+    auto judged = ccr::judge_step(st, a, cluster);
+    if (!judged) {
+      p.ok = false;
+      p.failed = st.step;
+      p.error = judged.error().message;
+      break;
+    }
+    p.done.push_back(st.step);
+  }
+  co_return p;
+}
+
+asio::awaitable<void> CcrService::undo_runbook(std::shared_ptr<Clients> cl, std::string cluster,
+                                               ccr::IndexPromotion& p) {
+  // Left as found: reopened if closed, following again if paused here (its
+  // leader answering or not). Unfollowed is irreversible: nothing to undo.
+  const auto last_close_or_open = std::find_if(p.done.rbegin(), p.done.rend(), [](PromoteStep s) {
+    return s == PromoteStep::kClose || s == PromoteStep::kOpen;
+  });
+  const bool closed = last_close_or_open != p.done.rend() && *last_close_or_open == PromoteStep::kClose;
+  const bool paused = std::find(p.done.begin(), p.done.end(), PromoteStep::kPauseFollow) != p.done.end();
+  const bool unfollowed = std::find(p.done.begin(), p.done.end(), PromoteStep::kUnfollow) != p.done.end();
+  const std::string post = "POST";
+  bool open = true;
+  if (closed) {
+    const std::string open_path = "/" + p.index + "/_open";
+    auto o = co_await request(cl, cluster, post, open_path);
+    open = o.ok();
+    p.error += std::string("; reopened: ") + (open ? "yes" : "NO (" + o.summary + ")");
+  }
+  if (open && (closed || paused) && !unfollowed) {
+    const std::string resume_path = "/" + p.index + "/_ccr/resume_follow";
+    auto r = co_await request(cl, cluster, post, resume_path);
+    p.error += std::string("; following again: ") + (r.ok() ? "yes" : "no (" + r.summary + ")");
+  }
+}
+
 asio::awaitable<ccr::PromotionReport> CcrService::promote(std::shared_ptr<Clients> cl, std::string cluster) {
   ccr::PromotionReport report;
   report.cluster = cluster;
   const std::string get = "GET";
-  const std::string info_path = kFollowInfo;
-  auto info = co_await request(cl, cluster, get, info_path);
-  auto followers = ccr::parse_follow_info(info, cluster);
+  auto followers = co_await followers_of(cl, cluster);
   if (!followers) {
     report.errors.push_back(followers.error().message);
     co_return report;
   }
-  const auto steps = ccr::promotion_steps(*followers, ccr_.indices);
-  for (size_t i = 0; i < steps.size();) {
-    ccr::IndexPromotion p;
-    p.index = steps[i].index;
-    bool closed = false;
-    for (; i < steps.size() && steps[i].index == p.index; ++i) {
-      const ccr::StepRequest& st = steps[i];
-      if (!p.ok) {
-        continue;  // the rest of this index's steps
-      }
-      auto a = co_await request(cl, cluster, st.method, st.path);
-      auto judged = ccr::judge_step(st, a, cluster);
-      if (!judged) {
-        p.ok = false;
-        p.failed = st.step;
-        p.error = judged.error().message;
-        continue;
-      }
-      p.done.push_back(st.step);
-      closed = st.step == PromoteStep::kClose || (closed && st.step != PromoteStep::kOpen);
+  const std::string streams_path = kDataStreams;
+  auto ds = co_await request(cl, cluster, get, streams_path);
+  auto streams = ccr::parse_data_streams(ds, cluster);
+  if (!streams) {
+    report.errors.push_back(streams.error().message);
+    co_return report;
+  }
+  // Replicated data streams first: their write index is a follower that
+  // cannot be closed until the stream is promoted and rolled over.
+  std::vector<std::string> streams_failed;
+  for (auto& group : ccr::by_target(ccr::data_stream_steps(*streams, *followers, ccr_.indices))) {
+    ccr::IndexPromotion p = co_await run_steps(cl, cluster, std::move(group));
+    p.data_stream = true;
+    spdlog::log(p.ok ? spdlog::level::info : spdlog::level::err, "ccr: {}", ccr::index_event_text(p, cluster));
+    if (!p.ok) {
+      streams_failed.push_back(p.index);
     }
-    if (!p.ok && closed) {
-      // Not left closed: reopened, and following again if its leader answers.
-      const std::string post = "POST";
-      const std::string open_path = "/" + p.index + "/_open";
-      auto o = co_await request(cl, cluster, post, open_path);
-      const std::string resume_path = "/" + p.index + "/_ccr/resume_follow";
-      sync::Answer r;
-      if (o.ok()) {
-        r = co_await request(cl, cluster, post, resume_path);
-      }
-      p.error += std::string("; reopened: ") + (o.ok() ? "yes" : "NO (" + o.summary + ")") +
-                 (o.ok() ? std::string(", following again: ") + (r.ok() ? "yes" : "no") : "");
+    report.indices.push_back(std::move(p));
+  }
+  // A stream that could not be promoted keeps its backing indices following
+  // (unfollow cannot be undone, and its move is refused anyway).
+  std::erase_if(*followers, [&](const ccr::FollowerInfo& f) {
+    const std::string stream = ccr::backing_data_stream(f.index);
+    return !stream.empty() && std::find(streams_failed.begin(), streams_failed.end(), stream) != streams_failed.end();
+  });
+  for (auto& group : ccr::by_target(ccr::promotion_steps(*followers, ccr_.indices))) {
+    ccr::IndexPromotion p = co_await run_steps(cl, cluster, std::move(group));
+    if (!p.ok) {
+      co_await undo_runbook(cl, cluster, p);
     }
     spdlog::log(p.ok ? spdlog::level::info : spdlog::level::err, "ccr: {}", ccr::index_event_text(p, cluster));
     report.indices.push_back(std::move(p));
@@ -300,14 +338,12 @@ asio::awaitable<Result<std::string>> CcrService::refollow(bool dry_run, bool no_
   const std::string alias = ccr::remote_alias(ccr_.remote_alias, active);
   const std::string get = "GET";
   const std::string list_path = kIndexList;
-  const std::string info_path = kFollowInfo;
   auto pa = co_await request(cl, passive, get, list_path);
   auto passive_names = ccr::parse_index_names(pa, passive);
   if (!passive_names) {
     co_return passive_names.error();
   }
-  auto pi = co_await request(cl, passive, get, info_path);
-  auto followers = ccr::parse_follow_info(pi, passive);
+  auto followers = co_await followers_of(cl, passive);
   if (!followers) {
     co_return followers.error();
   }
@@ -328,6 +364,13 @@ asio::awaitable<Result<std::string>> CcrService::refollow(bool dry_run, bool no_
   if (dry_run) {
     std::string out = "dry run: on " + passive + ", would delete " + std::to_string(victims.size()) +
                       " index(es): " + spaced(victims);
+    std::vector<std::string> streams;
+    for (const auto& d : ccr::refollow_deletions(victims)) {
+      if (!d.data_stream.empty()) {
+        streams.push_back(d.data_stream);
+      }
+    }
+    out += streams.empty() ? "" : " (data streams deleted whole: " + spaced(streams) + ")";
     out += snap ? " (after snapshot " + snapshot_lc + " of them into repository " + repo + ")"
                 : (victims.empty() ? "" : " (WITHOUT a snapshot)");
     out += "; then follow from " + active + " (remote " + alias + "): " + spaced([&] {
@@ -384,15 +427,20 @@ asio::awaitable<Result<std::string>> CcrService::refollow(bool dry_run, bool no_
   std::vector<std::string> all = victims;
   all.insert(all.end(), missing.begin(), missing.end());
   std::sort(all.begin(), all.end());
-  for (const auto& index : all) {
-    if (std::find(victims.begin(), victims.end(), index) != victims.end()) {
-      const std::string del = "DELETE";
-      const std::string path = "/" + index;
-      auto d = co_await request(cl, passive, del, path);
-      if (!d.ok()) {
-        failed.push_back(index + " (delete: " + d.summary + ")");
-        continue;
+  std::set<std::string, std::less<>> not_deleted;
+  for (const auto& deletion : ccr::refollow_deletions(victims)) {
+    const std::string del = "DELETE";
+    auto d = co_await request(cl, passive, del, deletion.path);
+    if (!d.ok()) {
+      for (const auto& index : deletion.indices) {
+        not_deleted.insert(index);
+        failed.push_back(index + " (delete " + deletion.path + ": " + d.summary + ")");
       }
+    }
+  }
+  for (const auto& index : all) {
+    if (not_deleted.contains(index)) {
+      continue;
     }
     const std::string put = "PUT";
     const std::string path = "/" + index + "/_ccr/follow?wait_for_active_shards=1";
@@ -430,8 +478,10 @@ asio::awaitable<Result<std::string>> CcrService::planned_switch(std::string targ
   if (dry_run) {
     co_return "dry run: would block writes on " + source + " (" + sync::index_expression(ccr_.indices, false) +
         "), wait until every follower on " + target + " has read after the block and is 0 operations behind (up to " +
-        format_duration(ccr_.timeout) + "), promote them (pause_follow, close, unfollow, open), make " + target +
-        " active; " + source + " keeps its write block until `haesctl ccr refollow` replaces its indices";
+        format_duration(ccr_.timeout) +
+        "), promote them (replicated data streams promoted and rolled over; then pause_follow, close, unfollow, open), "
+        "make " +
+        target + " active; " + source + " keeps its write block until `haesctl ccr refollow` replaces its indices";
   }
   std::shared_ptr<Clients> cl = new_clients();
   {
@@ -439,11 +489,9 @@ asio::awaitable<Result<std::string>> CcrService::planned_switch(std::string targ
     // leader index without a follower there (after a failover: refollow first).
     const std::string get = "GET";
     const std::string list_path = kIndexList;
-    const std::string info_path = kFollowInfo;
     auto li = co_await request(cl, source, get, list_path);
-    auto fi = co_await request(cl, target, get, info_path);
     auto leaders = ccr::parse_index_names(li, source);
-    auto followers = ccr::parse_follow_info(fi, target);
+    auto followers = co_await followers_of(cl, target);
     if (!leaders || !followers) {
       co_return Error{ErrorCode::kTargetUnhealthy,
                       "switchover to " + target +
@@ -481,31 +529,7 @@ asio::awaitable<Result<std::string>> CcrService::planned_switch(std::string targ
   std::string last;
   bool caught_up = false;
   while (!stopping_) {
-    const std::string get = "GET";
-    const std::string info_path = kFollowInfo;
-    const std::string stats_path = "/_ccr/stats";
-    const std::string list_path = kIndexList;
-    auto li = co_await request(cl, source, get, list_path);
-    auto fi = co_await request(cl, target, get, info_path);
-    auto st = co_await request(cl, target, get, stats_path);
-    ccr::Observation obs;
-    obs.active = source;
-    obs.passive = target;
-    if (auto l = ccr::parse_index_names(li, source)) {
-      obs.leader_indices = *l;
-    } else {
-      obs.errors.push_back(l.error().message);
-    }
-    if (auto f = ccr::parse_follow_info(fi, target)) {
-      obs.followers = *f;
-    } else {
-      obs.errors.push_back(f.error().message);
-    }
-    if (auto x = ccr::parse_follow_stats(st, target)) {
-      obs.stats = *x;
-    } else {
-      obs.errors.push_back(x.error().message);
-    }
+    const ccr::Observation obs = co_await observe(cl, source, target);
     ccr::CaughtUp scratch;
     const ccr::CcrStatus now = ccr::judge(obs, ccr_.indices, scratch, now_sys());
     const int64_t since_block = ms_since(blocked_at);

@@ -1,7 +1,9 @@
 #include "ccr/rules.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "common/pattern.hpp"
 
@@ -109,6 +111,20 @@ Result<std::vector<FollowerStats>> parse_follow_stats(const Answer& a, const std
   return out;
 }
 
+std::vector<FollowerInfo> with_task_followers(std::vector<FollowerInfo> info, const std::vector<FollowerStats>& stats) {
+  std::set<std::string, std::less<>> listed;
+  for (const auto& f : info) {
+    listed.insert(f.index);
+  }
+  for (const auto& s : stats) {
+    if (!listed.contains(s.index)) {
+      info.push_back(FollowerInfo{s.index, "", s.index, FollowStatus::kActive});
+    }
+  }
+  std::sort(info.begin(), info.end(), [](const auto& x, const auto& y) { return x.index < y.index; });
+  return info;
+}
+
 Result<std::vector<std::string>> parse_index_names(const Answer& a, const std::string& cluster) {
   if (!a.ok()) {
     return sync::es_error("index list of " + cluster, a);
@@ -128,18 +144,96 @@ Result<std::vector<std::string>> parse_index_names(const Answer& a, const std::s
   return out;
 }
 
-bool selected(const std::vector<std::string>& patterns, const std::string& index) {
+Result<std::vector<DataStreamInfo>> parse_data_streams(const Answer& a, const std::string& cluster) {
+  const std::string what = "data streams";
+  if (!a.ok()) {
+    return sync::es_error(what + " of " + cluster, a);
+  }
+  const json& list = at(a.body, "data_streams");
+  if (!list.is_array()) {
+    return bad_shape(what, cluster, "no data_streams list");
+  }
+  std::vector<DataStreamInfo> out;
+  for (const auto& e : list) {
+    DataStreamInfo d;
+    d.name = string_at(e, "name");
+    const json& indices = at(e, "indices");
+    if (d.name.empty() || !indices.is_array() || indices.empty()) {
+      return bad_shape(what, cluster, "a data stream without name or backing indices");
+    }
+    for (const auto& i : indices) {
+      std::string n = string_at(i, "index_name");
+      if (n.empty()) {
+        return bad_shape(what, cluster, "a backing index of " + d.name + " without index_name");
+      }
+      d.indices.push_back(std::move(n));
+    }
+    const json& replicated = at(e, "replicated");
+    d.replicated = replicated.is_boolean() && replicated.get<bool>();
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  return out;
+}
+
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "yyyy.MM.dd"
+bool is_date(std::string_view s) {
+  return s.size() == 10 && s[4] == '.' && s[7] == '.' && all_digits(s.substr(0, 4)) && all_digits(s.substr(5, 2)) &&
+         all_digits(s.substr(8, 2));
+}
+
+// Whether `name` is in by `patterns`' includes (a dot-name only by a dot
+// pattern), and whether out by their excludes.
+struct Match {
   bool in = false;
+  bool out = false;
+};
+Match match(const std::vector<std::string>& patterns, std::string_view name) {
+  Match m;
   for (const auto& p : patterns) {
     if (!p.empty() && p[0] == '-') {
-      if (simple_match(std::string_view(p).substr(1), index)) {
-        return false;
-      }
-    } else if (simple_match(p, index) && (index.empty() || index[0] != '.' || (!p.empty() && p[0] == '.'))) {
-      in = true;
+      m.out = m.out || simple_match(std::string_view(p).substr(1), name);
+    } else if (simple_match(p, name) && (name.empty() || name[0] != '.' || (!p.empty() && p[0] == '.'))) {
+      m.in = true;
     }
   }
-  return in;
+  return m;
+}
+
+}  // namespace
+
+std::string backing_data_stream(std::string_view index) {
+  constexpr std::string_view kPrefix = ".ds-";
+  if (!index.starts_with(kPrefix)) {
+    return "";
+  }
+  std::string_view rest = index.substr(kPrefix.size());
+  const size_t dash = rest.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || rest.size() - dash - 1 < 6 || !all_digits(rest.substr(dash + 1))) {
+    return "";
+  }
+  rest = rest.substr(0, dash);  // "<stream>-<date>" or "<stream>"
+  const size_t date = rest.rfind('-');
+  if (date != std::string_view::npos && date > 0 && is_date(rest.substr(date + 1))) {
+    rest = rest.substr(0, date);
+  }
+  return std::string(rest);
+}
+
+bool selected(const std::vector<std::string>& patterns, const std::string& index) {
+  // As ES's AutoFollowPattern.match: the index's own name, or else its stream's.
+  const auto in = [&](std::string_view name) {
+    const Match m = match(patterns, name);
+    return m.in && !m.out;
+  };
+  const std::string stream = backing_data_stream(index);
+  return in(index) || (!stream.empty() && in(stream));
 }
 
 CcrStatus judge(const Observation& obs, const std::vector<std::string>& patterns, CaughtUp& caught_up, SysTime now) {
@@ -226,19 +320,51 @@ std::vector<StepRequest> promotion_steps(const std::vector<FollowerInfo>& follow
     if (!selected(patterns, f.leader_index.empty() ? f.index : f.leader_index)) {
       continue;
     }
-    for (PromoteStep s : enum_values<PromoteStep>()) {
+    static constexpr std::pair<PromoteStep, const char*> kRunbook[] = {
+        {PromoteStep::kPauseFollow, "/_ccr/pause_follow"},
+        {PromoteStep::kClose, "/_close"},
+        {PromoteStep::kUnfollow, "/_ccr/unfollow"},
+        {PromoteStep::kOpen, "/_open"}};
+    for (const auto& [s, suffix] : kRunbook) {
       if (s == PromoteStep::kPauseFollow && f.status == FollowStatus::kPaused) {
         continue;
       }
-      std::string path = "/" + f.index;
-      switch (s) {
-        case PromoteStep::kPauseFollow: path += "/_ccr/pause_follow"; break;
-        case PromoteStep::kClose: path += "/_close"; break;
-        case PromoteStep::kUnfollow: path += "/_ccr/unfollow"; break;
-        case PromoteStep::kOpen: path += "/_open"; break;
-      }
-      out.push_back(StepRequest{f.index, s, "POST", path});
+      out.push_back(StepRequest{f.index, s, "POST", "/" + f.index + suffix});
     }
+  }
+  return out;
+}
+
+std::vector<StepRequest> data_stream_steps(const std::vector<DataStreamInfo>& streams,
+                                           const std::vector<FollowerInfo>& followers,
+                                           const std::vector<std::string>& patterns) {
+  std::set<std::string, std::less<>> following;
+  for (const auto& f : followers) {
+    following.insert(f.index);
+  }
+  std::vector<StepRequest> out;
+  for (const auto& d : streams) {
+    const Match m = match(patterns, d.name);
+    if (!m.in || m.out) {
+      continue;
+    }
+    if (d.replicated) {
+      out.push_back(StepRequest{d.name, PromoteStep::kPromoteDataStream, "POST", "/_data_stream/_promote/" + d.name});
+    }
+    if (d.replicated || following.contains(d.indices.back())) {
+      out.push_back(StepRequest{d.name, PromoteStep::kRollover, "POST", "/" + d.name + "/_rollover"});
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<StepRequest>> by_target(const std::vector<StepRequest>& steps) {
+  std::vector<std::vector<StepRequest>> out;
+  for (const auto& st : steps) {
+    if (out.empty() || out.back().front().index != st.index) {
+      out.emplace_back();
+    }
+    out.back().push_back(st);
   }
   return out;
 }
@@ -280,18 +406,22 @@ std::vector<std::string> PromotionReport::not_promoted() const {
 std::string PromotionReport::summary() const {
   std::vector<std::string> good;
   std::vector<std::string> bad;
+  size_t streams = 0;
   for (const auto& i : indices) {
+    const std::string name = (i.data_stream ? "data stream " : "") + i.index;
     if (i.ok) {
-      good.push_back(i.index);
+      good.push_back(name);
+      streams += i.data_stream ? 1 : 0;
     } else {
-      bad.push_back(i.index + " (" + i.error + ")");
+      bad.push_back(name + " (" + i.error + ")");
     }
   }
   std::string out;
   if (!errors.empty()) {
     out = "could not promote the followers of " + cluster + ": " + names(errors);
   } else if (bad.empty()) {
-    out = "promoted " + std::to_string(good.size()) + " follower index(es) on " + cluster +
+    out = "promoted " + (streams == 0 ? "" : std::to_string(streams) + " data stream(s) and ") +
+          std::to_string(good.size() - streams) + " follower index(es) on " + cluster +
           (good.empty() ? "" : " (" + names(good) + ")");
   } else {
     out = "could not promote on " + cluster + ": " + names(bad) + (good.empty() ? "" : "; promoted: " + names(good));
@@ -304,10 +434,11 @@ std::string index_event_text(const IndexPromotion& p, const std::string& cluster
   for (PromoteStep s : p.done) {
     steps += (steps.empty() ? "" : ", ") + std::string(to_string(s)) + " ok";
   }
+  const std::string what = p.data_stream ? "data stream " : "follower ";
   if (p.ok) {
-    return "promoted follower " + p.index + " on " + cluster + ": " + steps;
+    return "promoted " + what + p.index + " on " + cluster + ": " + steps;
   }
-  return "could not promote follower " + p.index + " on " + cluster + ": " + (steps.empty() ? "" : steps + ", ") +
+  return "could not promote " + what + p.index + " on " + cluster + ": " + (steps.empty() ? "" : steps + ", ") +
          (p.failed ? std::string(to_string(*p.failed)) : std::string("?")) + " FAILED: " + p.error;
 }
 
@@ -450,6 +581,24 @@ std::vector<std::string> refollow_victims(const std::vector<std::string>& passiv
     }
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Deletion> refollow_deletions(const std::vector<std::string>& victims) {
+  std::vector<Deletion> out;
+  std::map<std::string, size_t, std::less<>> stream_at;
+  for (const auto& v : victims) {
+    const std::string stream = backing_data_stream(v);
+    if (stream.empty()) {
+      out.push_back(Deletion{"/" + v, {v}, ""});
+      continue;
+    }
+    auto [it, fresh] = stream_at.try_emplace(stream, out.size());
+    if (fresh) {
+      out.push_back(Deletion{"/_data_stream/" + stream, {}, stream});
+    }
+    out[it->second].indices.push_back(v);
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,13 +34,18 @@ namespace haes {
 HAES_ENUM(FollowStatus, uint8_t, "status", HAES_FOLLOW_STATUS_LIST)
 
 // The steps that make a follower index a regular index (ES's
-// uni-directional disaster recovery runbook), in their order.
+// uni-directional disaster recovery runbook), in their order; and the two
+// that make a replicated data stream writable first (its write index is a
+// follower that cannot be closed: promote the stream, roll it over onto a
+// new regular write index, then the runbook for its backing indices).
 // clang-format off
-#define HAES_PROMOTE_STEP_LIST(X)    \
-  X(kPauseFollow, "pause_follow")    \
-  X(kClose, "close")                 \
-  X(kUnfollow, "unfollow")           \
-  X(kOpen, "open")
+#define HAES_PROMOTE_STEP_LIST(X)                  \
+  X(kPauseFollow, "pause_follow")                  \
+  X(kClose, "close")                               \
+  X(kUnfollow, "unfollow")                         \
+  X(kOpen, "open")                                 \
+  X(kPromoteDataStream, "promote_data_stream")     \
+  X(kRollover, "rollover")
 // clang-format on
 HAES_ENUM(PromoteStep, uint8_t, "step", HAES_PROMOTE_STEP_LIST)
 
@@ -83,11 +89,35 @@ struct FollowerStats {
 // time_since_last_read_millis, read_exceptions[].
 Result<std::vector<FollowerStats>> parse_follow_stats(const Answer& a, const std::string& cluster);
 
+// A data stream as GET /_data_stream reports it.
+struct DataStreamInfo {
+  std::string name;
+  std::vector<std::string> indices;  // backing indices, oldest first; the last is the write index
+  bool replicated = false;           // followed by CCR: no rollover until promoted
+};
+
+// GET /_data_stream: {"data_streams":[{name, indices:[{index_name}], replicated}]}.
+Result<std::vector<DataStreamInfo>> parse_data_streams(const Answer& a, const std::string& cluster);
+
+// The data stream a backing index belongs to, by Elasticsearch's naming
+// (".ds-<stream>-<yyyy.MM.dd>-<generation>", and ".ds-<stream>-<generation>"
+// before 7.11); "" for any other index.
+std::string backing_data_stream(std::string_view index);
+
+// The followers `info` lists plus those only `stats` knows (a follow task
+// without an info entry, taken as following the leader index of its own
+// name, active): ES's follow info resolves `_all` without hidden indices
+// and data streams, so a data stream's backing indices are missing from it.
+std::vector<FollowerInfo> with_task_followers(std::vector<FollowerInfo> info, const std::vector<FollowerStats>& stats);
+
 // GET /_cat/indices?format=json&h=index,status: the index names.
 Result<std::vector<std::string>> parse_index_names(const Answer& a, const std::string& cluster);
 
 // Whether `index` is selected by `patterns` ("*" wildcards; "-pattern"
-// excludes; a dot-index only by a pattern that starts with a dot).
+// excludes; a dot-index only by a pattern that starts with a dot). A data
+// stream's backing index is selected by its own name or else by its
+// stream's (each with the excludes), as ES's auto-follow matches it:
+// `logs-*` selects ".ds-logs-app-2026.12.03-000001".
 bool selected(const std::vector<std::string>& patterns, const std::string& index);
 
 // ---- the report -------------------------------------------------------------
@@ -177,17 +207,31 @@ struct StepRequest {
 std::vector<StepRequest> promotion_steps(const std::vector<FollowerInfo>& followers,
                                          const std::vector<std::string>& patterns);
 
+// The steps that make the replicated data streams of the patterns writable
+// on the cluster being promoted, before the followers' runbook: promote a
+// replicated stream, and roll over every selected stream whose write index
+// is still a follower (a retry after a rollover that failed). StepRequest's
+// index is the stream's name.
+std::vector<StepRequest> data_stream_steps(const std::vector<DataStreamInfo>& streams,
+                                           const std::vector<FollowerInfo>& followers,
+                                           const std::vector<std::string>& patterns);
+
+// Steps grouped by their index (or data stream), in order: what one
+// IndexPromotion runs.
+std::vector<std::vector<StepRequest>> by_target(const std::vector<StepRequest>& steps);
+
 // One step's answer: ok with {"acknowledged":true}; pause_follow of an index
 // already paused (400 "no shard follow tasks") is ok too. Error: the step,
 // the index, the cluster and ES's reason.
 Result<void> judge_step(const StepRequest& step, const Answer& a, const std::string& cluster);
 
 struct IndexPromotion {
-  std::string index;
+  std::string index;  // a follower index, or a data stream's name
   bool ok = true;
   std::vector<PromoteStep> done;
   std::optional<PromoteStep> failed;
   std::string error;
+  bool data_stream = false;
 };
 
 struct PromotionReport {
@@ -231,6 +275,17 @@ std::vector<std::string> refollow_victims(const std::vector<std::string>& passiv
                                           const std::vector<FollowerInfo>& passive_followers,
                                           const std::vector<std::string>& active_indices,
                                           const std::vector<std::string>& patterns);
+// How a refollow deletes `victims` (refollow_victims): a data stream's
+// backing indices by deleting the stream once (ES refuses to delete its
+// write index alone; following the leader's backing indices creates the
+// stream again, replicated), every other index by itself. Paths in order.
+struct Deletion {
+  std::string path;                  // "/logs-a" or "/_data_stream/logs-app"
+  std::vector<std::string> indices;  // the victims it removes
+  std::string data_stream;           // the stream deleted whole ("" for one index)
+};
+std::vector<Deletion> refollow_deletions(const std::vector<std::string>& victims);
+
 // The leader indices of the patterns the passive cluster does not have at all.
 std::vector<std::string> missing_followers(const std::vector<std::string>& passive_indices,
                                            const std::vector<std::string>& active_indices,

@@ -112,39 +112,66 @@ std::vector<std::string> CcrService::seeds_of(const std::string& cluster) const 
   return out;
 }
 
-asio::awaitable<void> CcrService::poll() {
-  std::shared_ptr<Clients> cl = poll_clients_;
-  const State s = pipeline_.state();
-  ccr::Observation obs;
-  obs.active = s.active;
-  obs.passive = passive_of(s.active);
-  if (s.active.empty() || obs.passive.empty()) {
-    status_.errors = {"no active cluster"};
-    status_.read_ok = false;
-    co_return;
+asio::awaitable<Result<std::vector<ccr::FollowerInfo>>> CcrService::followers_of(std::shared_ptr<Clients> cl,
+                                                                                 std::string cluster) {
+  const std::string get = "GET";
+  const std::string info_path = kFollowInfo;
+  const std::string stats_path = kFollowStats;
+  auto info = co_await request(cl, cluster, get, info_path);
+  auto followers = ccr::parse_follow_info(info, cluster);
+  if (!followers) {
+    co_return followers.error();
   }
+  auto st = co_await request(cl, cluster, get, stats_path);
+  auto stats = ccr::parse_follow_stats(st, cluster);
+  if (!stats) {
+    co_return stats.error();
+  }
+  co_return ccr::with_task_followers(std::move(*followers), *stats);
+}
+
+asio::awaitable<ccr::Observation> CcrService::observe(std::shared_ptr<Clients> cl, std::string active,
+                                                      std::string passive) {
+  ccr::Observation obs;
+  obs.active = active;
+  obs.passive = passive;
   const std::string index_path = kIndexList;
   const std::string info_path = kFollowInfo;
-  const std::string stats_path = "/_ccr/stats";
+  const std::string stats_path = kFollowStats;
   const std::string get = "GET";
-  auto leaders = co_await request(cl, obs.active, get, index_path);
-  if (auto l = ccr::parse_index_names(leaders, obs.active)) {
+  auto leaders = co_await request(cl, active, get, index_path);
+  if (auto l = ccr::parse_index_names(leaders, active)) {
     obs.leader_indices = *l;
   } else {
     obs.errors.push_back(l.error().message);
   }
-  auto info = co_await request(cl, obs.passive, get, info_path);
-  if (auto f = ccr::parse_follow_info(info, obs.passive)) {
+  auto info = co_await request(cl, passive, get, info_path);
+  if (auto f = ccr::parse_follow_info(info, passive)) {
     obs.followers = *f;
   } else {
     obs.errors.push_back(f.error().message);
   }
-  auto stats = co_await request(cl, obs.passive, get, stats_path);
-  if (auto st = ccr::parse_follow_stats(stats, obs.passive)) {
+  auto stats = co_await request(cl, passive, get, stats_path);
+  if (auto st = ccr::parse_follow_stats(stats, passive)) {
     obs.stats = *st;
   } else {
     obs.errors.push_back(st.error().message);
   }
+  if (obs.followers && obs.stats) {
+    obs.followers = ccr::with_task_followers(std::move(*obs.followers), *obs.stats);
+  }
+  co_return obs;
+}
+
+asio::awaitable<void> CcrService::poll() {
+  std::shared_ptr<Clients> cl = poll_clients_;
+  const State s = pipeline_.state();
+  if (s.active.empty() || passive_of(s.active).empty()) {
+    status_.errors = {"no active cluster"};
+    status_.read_ok = false;
+    co_return;
+  }
+  ccr::Observation obs = co_await observe(cl, s.active, passive_of(s.active));
   if (stopping_) {
     co_return;
   }

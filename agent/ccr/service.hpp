@@ -84,7 +84,11 @@ class CcrService {
  private:
   // What the poll and every operation read first (service.cpp, moves.cpp).
   static constexpr const char* kIndexList = "/_cat/indices?format=json&h=index,status";
-  static constexpr const char* kFollowInfo = "/_all/_ccr/info";
+  // Every follower: `*` as `_all` would, and `.ds-*` for data streams'
+  // backing indices (hidden; followers_of also adds the follow tasks).
+  static constexpr const char* kFollowInfo = "/*,.ds-*/_ccr/info";
+  static constexpr const char* kDataStreams = "/_data_stream";
+  static constexpr const char* kFollowStats = "/_ccr/stats";
 
   // One es::ClusterClient per cluster. A NodeClient keeps one connection
   // and takes one request at a time: the poll has its own set, every
@@ -98,7 +102,20 @@ class CcrService {
                                       ccr::Observation obs);
   boost::asio::awaitable<sync::Answer> request(std::shared_ptr<Clients> cl, std::string cluster, std::string method,
                                                std::string path, std::string body = {});
+  // The follower indices of `cluster`: its follow info, plus the follow
+  // tasks the info leaves out (a data stream's backing indices).
+  boost::asio::awaitable<Result<std::vector<ccr::FollowerInfo>>> followers_of(std::shared_ptr<Clients> cl,
+                                                                              std::string cluster);
+  // One look at the pair: the active cluster's indices, the passive one's
+  // followers and their stats (what ccr::judge reads).
+  boost::asio::awaitable<ccr::Observation> observe(std::shared_ptr<Clients> cl, std::string active,
+                                                   std::string passive);
   boost::asio::awaitable<ccr::PromotionReport> promote(std::shared_ptr<Clients> cl, std::string cluster);
+  // After a runbook step failed: the index reopened and following again.
+  boost::asio::awaitable<void> undo_runbook(std::shared_ptr<Clients> cl, std::string cluster, ccr::IndexPromotion& p);
+  // One index's (or data stream's) steps in order, up to the first that fails.
+  boost::asio::awaitable<ccr::IndexPromotion> run_steps(std::shared_ptr<Clients> cl, std::string cluster,
+                                                        std::vector<ccr::StepRequest> steps);
   boost::asio::awaitable<Result<void>> set_write_block(std::shared_ptr<Clients> cl, std::string cluster, bool block);
   std::string passive_of(const std::string& active) const;
   std::vector<std::string> seeds_of(const std::string& cluster) const;

@@ -285,3 +285,112 @@ def test_manage_false_checks_the_remote_and_the_auto_follow_pattern(procs, tmp_p
     bed.dc1.create_index("logs-new")
     bed.wait_status(lambda s: "logs-new" in [f["index"] for f in s["sync"]["followers"]], timeout=30,
                     what="logs-new followed by the operator's pattern")
+
+
+DS_TEMPLATE = {"index_patterns": ["logs-app*"], "data_stream": {}, "priority": 200,
+               "template": {"settings": {"number_of_shards": 1, "number_of_replicas": 0}}}
+STAMP = "2026-12-03T00:00:00Z"
+
+
+def stream(cluster, name="logs-app"):
+    return cluster.ok("GET", f"/_data_stream/{name}")["data_streams"][0]
+
+
+def backing(cluster, name="logs-app"):
+    return [i["index_name"] for i in stream(cluster, name)["indices"]]
+
+
+def follow_tasks(cluster):
+    return sorted(i["index"] for i in cluster.ok("GET", "/_ccr/stats")["follow_stats"]["indices"])
+
+
+def append_through(bed, n):
+    return bed.hap.request("POST", "/logs-app/_doc?refresh=true", {"@timestamp": STAMP, "n": n}).status
+
+
+def start_with_stream(procs, tmp_path, haproxy=True):
+    """start(), plus the data stream logs-app on dc1 (two backing indices,
+    5 documents) followed on dc2 as a replicated stream."""
+    bed = start(procs, tmp_path, haproxy=haproxy)
+    for c in (bed.dc1, bed.dc2):
+        c.ok("PUT", "/_index_template/logs-app", DS_TEMPLATE)
+    for n in range(5):
+        assert http("POST", bed.dc1.url() + "/logs-app/_doc?refresh=true", {"@timestamp": STAMP, "n": n})[0] == 201
+        if n == 2:
+            bed.dc1.ok("POST", "/logs-app/_rollover")
+    first, second = backing(bed.dc1)
+    s = bed.wait_status(lambda s: {first, second} <= {f["index"] for f in s["sync"]["followers"]}
+                        and s["sync"]["passive_data_age_seconds"] >= 0, timeout=30,
+                        what="dc1's backing indices followed on dc2, caught up")
+    assert s["sync"]["not_followed"] == [], s["sync"]
+    wait_for(lambda: bed.dc2.count("logs-app") == 5, 15, what="the stream's documents on dc2")
+    assert stream(bed.dc2)["replicated"] is True and backing(bed.dc2) == [first, second]
+    assert http("POST", bed.dc2.url() + "/logs-app/_doc", {"@timestamp": STAMP})[0] == 403  # a follower
+    return bed, first, second
+
+
+def test_a_data_stream_that_cannot_be_promoted_blocks_the_failover_and_keeps_following(procs, tmp_path):
+    bed, first, second = start_with_stream(procs, tmp_path, haproxy=False)
+    for n in bed.dc2.node_names:
+        bed.dc2.fail_node(n, status=500, path="/_data_stream/_promote/logs-app", reason="injected: promote fails")
+    bed.dc1.force_red()
+    s = bed.wait_status(lambda s: s["robot"]["blocker"] == "ccr_promotion", timeout=20,
+                        what="the failover refused for want of promotion")
+    assert "data stream logs-app" in s["robot"]["text"] and "promote_data_stream" in s["robot"]["text"], s["robot"]
+    holds_for(lambda: bed.status()["active"] == "dc1", 4, what="dc1 stays active")
+    # Neither backing index was unfollowed (that cannot be undone): both
+    # still follow dc1, the stream is still replicated.
+    assert follow_tasks(bed.dc2) == [first, second]
+    assert stream(bed.dc2)["replicated"] is True
+
+
+def test_a_data_stream_is_promoted_and_rolled_over_on_failover_and_followed_again_by_refollow(procs, tmp_path):
+    """A data stream auto-followed by `logs-*` (dc2 holds it replicated:
+    its write index is a follower, which can neither be written, nor closed,
+    nor rolled over). On a failover the agent promotes the stream and rolls
+    it over onto a regular write index before dc2 takes traffic, then runs
+    the runbook on the old backing indices: appends through HAProxy land on
+    dc2. `ccr refollow` deletes dc1's stream whole (its write index cannot be
+    deleted alone) and follows dc2's backing indices; the failback promotes
+    it on dc1 the same way. The index template is on both clusters, as CCR
+    does not copy templates."""
+    bed, first, second = start_with_stream(procs, tmp_path)
+    assert append_through(bed, 6) == 201  # dc1 active: through HAProxy
+    wait_for(lambda: bed.dc2.count("logs-app") == 6, 15, what="the append replicated to dc2")
+
+    bed.dc1.force_red()
+    bed.wait_traffic_on("dc2", timeout=20)
+    ds = stream(bed.dc2)
+    assert ds["replicated"] is False, ds
+    third = backing(bed.dc2)[-1]
+    assert backing(bed.dc2) == [first, second, third]
+    assert follow_tasks(bed.dc2) == []  # the old backing indices unfollowed too
+    promoted = [e["message"] for e in bed.events() if e["kind"] == "ccr_promotion"]
+    assert "promoted data stream logs-app on dc2: promote_data_stream ok, rollover ok" in promoted, promoted
+    assert any(m.startswith(f"promoted follower {second} on dc2: pause_follow ok, close ok") for m in promoted), promoted
+    assert "1 data stream(s) and 4 follower index(es)" in bed.status()["sync"]["last_promotion"]
+    for n in range(6, 9):
+        assert append_through(bed, n) == 201
+    assert bed.dc2.count("logs-app") == 9
+
+    # dc1 back: fenced, then followed again from dc2 by the operator's refollow.
+    bed.dc1.heal()
+    bed.wait_status(lambda s: s["sync"]["writes_blocked"] == "dc1", timeout=20, what="dc1 fenced")
+    bed.wait_status(lambda s: s["clusters"][0]["health"] == "green", what="dc1 green again")
+    r = bed.agent.haesctl("ccr", "refollow", "--dry-run")
+    assert r.returncode == 0 and "data streams deleted whole: logs-app" in r.stdout, (r.stdout, r.stderr)
+    assert stream(bed.dc1)["replicated"] is False  # the dry run changed nothing
+    r = bed.agent.haesctl("ccr", "refollow", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    wait_for(lambda: backing(bed.dc1) == [first, second, third] and bed.dc1.count("logs-app") == 9, 15,
+             what="dc1's logs-app a replicated copy of dc2's")
+    assert stream(bed.dc1)["replicated"] is True
+    bed.wait_status(lambda s: s["sync"]["not_followed"] == [] and s["sync"]["passive_data_age_seconds"] >= 0,
+                    timeout=15, what="dc1 following dc2")
+
+    r = bed.agent.haesctl("failback", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    bed.wait_traffic_on("dc1", timeout=20)
+    assert stream(bed.dc1)["replicated"] is False and len(backing(bed.dc1)) == 4
+    assert append_through(bed, 9) == 201
+    assert bed.dc1.count("logs-app") == 10

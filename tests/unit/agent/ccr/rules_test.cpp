@@ -105,6 +105,99 @@ TEST(Patterns, WildcardsExclusionsAndDotIndices) {
   EXPECT_TRUE(selected({"*a*b"}, "xxaxxb"));
 }
 
+TEST(Patterns, ABackingIndexIsSelectedByItsDataStreamsName) {
+  EXPECT_EQ(backing_data_stream(".ds-logs-app-2026.12.03-000001"), "logs-app");
+  EXPECT_EQ(backing_data_stream(".ds-logs-app-000002"), "logs-app");  // before 7.11
+  EXPECT_EQ(backing_data_stream(".ds-my-stream-2026.12.03-0000123"), "my-stream");
+  EXPECT_EQ(backing_data_stream(".ds-x-2026.12.03-00001"), "");  // generations have 6 digits at least
+  EXPECT_EQ(backing_data_stream("logs-app-2026.12.03-000001"), "");
+  EXPECT_EQ(backing_data_stream(".ds--000001"), "");
+  EXPECT_EQ(backing_data_stream(".ds-"), "");
+  const std::vector<std::string> p{"logs-*", "-logs-tmp*"};
+  EXPECT_TRUE(selected(p, ".ds-logs-app-2026.12.03-000001"));
+  EXPECT_FALSE(selected(p, ".ds-logs-tmp-2026.12.03-000001"));  // its stream is excluded
+  EXPECT_FALSE(selected(p, ".ds-metrics-2026.12.03-000001"));
+  EXPECT_FALSE(selected(p, ".ds-logs-app"));  // not a backing index's name
+  EXPECT_TRUE(selected({".ds-logs-*"}, ".ds-logs-app-2026.12.03-000001"));
+}
+
+TEST(DataStreams, ReadsEveryStreamWithItsBackingIndicesAndWhetherReplicated) {
+  auto a = http(
+      200, {{"data_streams",
+             {{{"name", "logs-b"},
+               {"indices", {{{"index_name", ".ds-logs-b-2026.12.03-000001"}, {"index_uuid", "u1"}}}},
+               {"replicated", true}},
+              {{"name", "logs-a"},
+               {"indices",
+                {{{"index_name", ".ds-logs-a-2026.12.03-000001"}}, {{"index_name", ".ds-logs-a-2026.12.03-000002"}}}},
+               {"replicated", false}}}}});
+  auto d = parse_data_streams(a, "dc2");
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0].name, "logs-a");
+  EXPECT_EQ((*d)[0].indices.back(), ".ds-logs-a-2026.12.03-000002");
+  EXPECT_FALSE((*d)[0].replicated);
+  EXPECT_TRUE((*d)[1].replicated);
+  auto bad = parse_data_streams(http(200, {{"data_streams", {{{"name", "x"}, {"indices", json::array()}}}}}), "dc2");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("data streams of dc2"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(parse_data_streams(http(200, json::object()), "dc2"));
+  EXPECT_EQ(parse_data_streams(no_answer(), "dc2").error().code, ErrorCode::kConnect);
+}
+
+TEST(DataStreams, FollowTasksMissingFromTheFollowInfoAreFollowersToo) {
+  // ES's follow info leaves a data stream's (hidden) backing indices out of
+  // `_all`; their follow tasks are in the stats.
+  std::vector<FollowerInfo> info{{"logs-b", "dc1", "logs-b", FollowStatus::kPaused}};
+  std::vector<FollowerStats> stats{{".ds-logs-app-2026.12.03-000001", 0, 10, 0, ""}, {"logs-b", 0, 10, 0, ""}};
+  auto all = with_task_followers(info, stats);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].index, ".ds-logs-app-2026.12.03-000001");
+  EXPECT_EQ(all[0].leader_index, ".ds-logs-app-2026.12.03-000001");
+  EXPECT_EQ(all[0].status, FollowStatus::kActive);
+  EXPECT_EQ(all[1].status, FollowStatus::kPaused);  // the info's entry wins
+}
+
+TEST(DataStreams, AReplicatedStreamIsPromotedAndRolledOverBeforeTheRunbook) {
+  const std::vector<DataStreamInfo> streams{
+      {"logs-app", {".ds-logs-app-2026.12.03-000001", ".ds-logs-app-2026.12.03-000002"}, true},
+      {"logs-done", {".ds-logs-done-2026.12.03-000001"}, false},  // promoted before, written since
+      {"logs-half", {".ds-logs-half-2026.12.03-000001"}, false},  // promoted, its rollover failed
+      {"metrics", {".ds-metrics-2026.12.03-000001"}, true},       // not of the patterns
+  };
+  const std::vector<FollowerInfo> followers{
+      {".ds-logs-app-2026.12.03-000001", "dc1", ".ds-logs-app-2026.12.03-000001", FollowStatus::kActive},
+      {".ds-logs-app-2026.12.03-000002", "dc1", ".ds-logs-app-2026.12.03-000002", FollowStatus::kActive},
+      {".ds-logs-half-2026.12.03-000001", "dc1", ".ds-logs-half-2026.12.03-000001", FollowStatus::kPaused},
+      {".ds-metrics-2026.12.03-000001", "dc1", ".ds-metrics-2026.12.03-000001", FollowStatus::kActive}};
+  auto steps = data_stream_steps(streams, followers, {"logs-*"});
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].path, "/_data_stream/_promote/logs-app");
+  EXPECT_EQ(steps[0].step, PromoteStep::kPromoteDataStream);
+  EXPECT_EQ(steps[1].path, "/logs-app/_rollover");
+  EXPECT_EQ(steps[1].step, PromoteStep::kRollover);
+  EXPECT_EQ(steps[2].path, "/logs-half/_rollover");
+  auto groups = by_target(steps);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].size(), 2u);
+  EXPECT_EQ(groups[1].front().index, "logs-half");
+  // The backing indices then go through the runbook like any follower.
+  auto runbook = promotion_steps(followers, {"logs-*"});
+  ASSERT_EQ(runbook.size(), 11u);
+  EXPECT_EQ(runbook[0].path, "/.ds-logs-app-2026.12.03-000001/_ccr/pause_follow");
+  EXPECT_EQ(runbook[8].path, "/.ds-logs-half-2026.12.03-000001/_close");
+  // The ES answers: a rollover refused while replicated is a failed step.
+  auto refused = judge_step(steps[1],
+                            http(400, json::object(),
+                                 "HTTP 400 illegal_argument_exception: data stream [logs-app] cannot be rolled "
+                                 "over, because it is a replicated data stream"),
+                            "dc2");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("rollover of logs-app on dc2"), std::string::npos);
+  EXPECT_TRUE(judge_step(steps[0], http(200, {{"acknowledged", true}}), "dc2"));
+  EXPECT_TRUE(judge_step(steps[1], http(200, {{"acknowledged", true}, {"rolled_over", true}}), "dc2"));
+}
+
 Observation observation() {
   Observation o;
   o.active = "dc1";
@@ -229,6 +322,16 @@ TEST(Promotion, ReportSaysWhatWasNotPromoted) {
   EXPECT_NE(r.summary().find("logs-b (boom)"), std::string::npos);
   EXPECT_EQ(index_event_text(r.indices[1], "dc2"),
             "could not promote follower logs-b on dc2: pause_follow ok, close FAILED: boom");
+  PromotionReport d;
+  d.cluster = "dc2";
+  d.indices.push_back(
+      IndexPromotion{"logs-app", true, {PromoteStep::kPromoteDataStream, PromoteStep::kRollover}, {}, "", true});
+  d.indices.push_back(IndexPromotion{".ds-logs-app-2026.12.03-000001", true, {PromoteStep::kClose}, {}, ""});
+  EXPECT_EQ(d.summary(),
+            "promoted 1 data stream(s) and 1 follower index(es) on dc2 (data stream logs-app, "
+            ".ds-logs-app-2026.12.03-000001)");
+  EXPECT_EQ(index_event_text(d.indices[0], "dc2"),
+            "promoted data stream logs-app on dc2: promote_data_stream ok, rollover ok");
 }
 
 TEST(Setup, AutoFollowPatternAndRemoteSettings) {
@@ -331,6 +434,24 @@ TEST(Refollow, DeletesOnlyRegularIndicesOfThePatternsThatTheActiveClusterHas) {
   std::vector<std::string> active{"logs-a", "logs-b", "logs-new", "other"};
   EXPECT_EQ(refollow_victims(passive, followers, active, {"logs-*"}), std::vector<std::string>{"logs-a"});
   EXPECT_EQ(missing_followers(passive, active, {"logs-*"}), std::vector<std::string>{"logs-new"});
+}
+
+TEST(Refollow, ADataStreamIsDeletedWholeAndItsBackingIndicesFollowedAgain) {
+  // dc1 was promoted away from and is passive again; dc2 rolled logs-app over.
+  std::vector<std::string> passive{".ds-logs-app-2026.12.03-000001", ".ds-logs-app-2026.12.03-000002", "logs-a"};
+  std::vector<std::string> active{".ds-logs-app-2026.12.03-000001", ".ds-logs-app-2026.12.03-000002",
+                                  ".ds-logs-app-2026.12.03-000003", "logs-a"};
+  auto victims = refollow_victims(passive, {}, active, {"logs-*"});
+  ASSERT_EQ(victims.size(), 3u);
+  EXPECT_EQ(missing_followers(passive, active, {"logs-*"}), std::vector<std::string>{".ds-logs-app-2026.12.03-000003"});
+  auto d = refollow_deletions(victims);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].path, "/_data_stream/logs-app");
+  EXPECT_EQ(d[0].data_stream, "logs-app");
+  EXPECT_EQ(d[0].indices,
+            (std::vector<std::string>{".ds-logs-app-2026.12.03-000001", ".ds-logs-app-2026.12.03-000002"}));
+  EXPECT_EQ(d[1].path, "/logs-a");
+  EXPECT_EQ(d[1].indices, std::vector<std::string>{"logs-a"});
 }
 
 TEST(Report, MetricsAndTextCarryTheLag) {
