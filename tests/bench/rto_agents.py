@@ -52,11 +52,11 @@ def local_reference(tmp: Path) -> float:
         sampler.health("local", "127.0.0.1", run.health_port, ["dc1", "dc2"])
         sampler.start(procs)
         wait_for(lambda: run.health("/lb/dc1")[0] == 200, 20, what="dc1 positive")
-        time.sleep(1.5)
+        time.sleep(1.5)  # the history's quiet baseline before the fault: a measured interval, not a wait
         t0 = time.monotonic()
         dc1.force_red()
         wait_for(lambda: run.health("/lb/dc2")[0] == 200, 30, what="dc2 positive")
-        time.sleep(0.3)
+        time.sleep(0.3)  # samples after dc2 turned positive, so the history shows it held: measured
         history = sampler.stop()
         return first_positive_after(history, "local", "dc2", t0)
 
@@ -65,7 +65,7 @@ def one_run(tmp: Path, agents: int, kill_leader: bool):
     with ProcessGroup(tmp / "procs") as procs:
         trio = Trio(procs, tmp, agents=agents, failover=DEFAULTS)
         leader = trio.leader()
-        time.sleep(1.5)
+        time.sleep(1.5)  # the history's quiet baseline before the fault: a measured interval, not a wait
         trio.history.mark("dc1 red" + (f", leader {leader.name} killed" if kill_leader else ""))
         t0 = time.monotonic()
         trio.dc1.force_red()
@@ -73,7 +73,7 @@ def one_run(tmp: Path, agents: int, kill_leader: bool):
             leader.run.proc.kill9()
         alive = [a for a in trio.agents if not (kill_leader and a is leader)]
         trio.wait_all_positive("dc2", timeout=40, agents=alive)
-        time.sleep(0.3)
+        time.sleep(0.3)  # samples after dc2 turned positive, so the history shows it held: measured
         history = trio.sampler.stop()
         verdict = check_exclusive(history, tolerance=0.0)
         times = {a.name: first_positive_after(history, a.name, "dc2", t0) for a in alive}

@@ -40,6 +40,19 @@ def followers_on(cluster):
     return sorted(f["follower_index"] for f in cluster.ok("GET", "/_all/_ccr/info")["follower_indices"])
 
 
+def fail_over_refusing(bed, path):
+    """dc2's nodes answer 500 to `path` (a promotion step), dc1 goes red: the
+    failover is refused for want of promotion, and dc1 stays active. Returns
+    the status that shows the blocker."""
+    for n in bed.dc2.node_names:
+        bed.dc2.fail_node(n, status=500, path=path, reason="injected: promotion step fails")
+    bed.dc1.force_red()
+    s = bed.wait_status(lambda s: s["robot"]["blocker"] == "ccr_promotion", timeout=20,
+                        what="the failover refused for want of promotion")
+    holds_for(lambda: bed.status()["active"] == "dc1", 4, what="dc1 stays active")
+    return s
+
+
 def write_through(bed, index, doc_id):
     return bed.hap.request("PUT", f"/{index}/_doc/{doc_id}", {"n": doc_id}).status
 
@@ -137,13 +150,8 @@ def test_the_old_active_cluster_refuses_direct_writes_while_fenced(procs, tmp_pa
 
 def test_a_follower_that_cannot_be_unfollowed_blocks_the_automatic_failover(procs, tmp_path):
     bed = start(procs, tmp_path, haproxy=False)
-    for n in bed.dc2.node_names:
-        bed.dc2.fail_node(n, status=500, path="/logs-b/_ccr/unfollow", reason="injected: unfollow fails")
-    bed.dc1.force_red()
-    s = bed.wait_status(lambda s: s["robot"]["blocker"] == "ccr_promotion", timeout=20,
-                        what="the failover refused for want of promotion")
+    s = fail_over_refusing(bed, "/logs-b/_ccr/unfollow")
     assert "logs-b" in s["robot"]["text"] and "unfollow" in s["robot"]["text"], s["robot"]
-    holds_for(lambda: bed.status()["active"] == "dc1", 4, what="dc1 stays active")
     assert bed.metric("haes_ccr_promotion_blocked") == 1
     assert bed.metric("haes_ccr_promotions_total", result="failed") >= 1
     blocked = [e for e in bed.events() if e["kind"] == "failover_blocked" and "logs-b" in e["message"]]
@@ -331,13 +339,8 @@ def start_with_stream(procs, tmp_path, haproxy=True):
 
 def test_a_data_stream_that_cannot_be_promoted_blocks_the_failover_and_keeps_following(procs, tmp_path):
     bed, first, second = start_with_stream(procs, tmp_path, haproxy=False)
-    for n in bed.dc2.node_names:
-        bed.dc2.fail_node(n, status=500, path="/_data_stream/_promote/logs-app", reason="injected: promote fails")
-    bed.dc1.force_red()
-    s = bed.wait_status(lambda s: s["robot"]["blocker"] == "ccr_promotion", timeout=20,
-                        what="the failover refused for want of promotion")
+    s = fail_over_refusing(bed, "/_data_stream/_promote/logs-app")
     assert "data stream logs-app" in s["robot"]["text"] and "promote_data_stream" in s["robot"]["text"], s["robot"]
-    holds_for(lambda: bed.status()["active"] == "dc1", 4, what="dc1 stays active")
     # Neither backing index was unfollowed (that cannot be undone): both
     # still follow dc1, the stream is still replicated.
     assert follow_tasks(bed.dc2) == [first, second]
